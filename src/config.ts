@@ -1,0 +1,162 @@
+// The one place settings come from: read from the environment once, validated, frozen. Documented in docs/configuration.md.
+import path from 'node:path';
+import { MIN_SIGNING_KEY_BYTES } from './bytecode/format';
+
+export interface Config {
+  /** host:port of an existing Temporal frontend; undefined means "start the embedded dev server". */
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  /** Task queue for workflows and activities that need no Docker host. */
+  taskQueue: string;
+  /** Name of the Docker host this process serves; its activities poll `${taskQueue}-docker-${dockerHostName}`. */
+  dockerHostName: string;
+  /** dockerode connection string: unix:///path or tcp://host:port (TLS from DOCKER_TLS_VERIFY/DOCKER_CERT_PATH). */
+  dockerHost: string;
+  dockerTlsVerify: boolean;
+  dockerCertPath: string | undefined;
+  gatewayHost: string;
+  gatewayPort: number;
+  apiTokens: string[];
+  insecureDev: boolean;
+  dataDir: string;
+  /** HMAC key shared with the agents; undefined in dev means "generate one into the data dir". */
+  signingKey: Buffer | undefined;
+  temporalCliPath: string | undefined;
+  devServerPort: number;
+  devServerUiPort: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export const MIN_API_TOKEN_CHARS = 32;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates every setting; throws ConfigError naming each bad variable and what it expects. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const read = new EnvReader(env, problems);
+
+  const config: Config = {
+    temporalAddress: read.optional('TEMPORAL_ADDRESS', /^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port, e.g. temporal.internal:7233'),
+    temporalNamespace: read.string('TEMPORAL_NAMESPACE', 'default', /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'a Temporal namespace name'),
+    taskQueue: read.string('OPENCLAW_TASK_QUEUE', 'openclaw-injector', /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ -'),
+    dockerHostName: read.string('OPENCLAW_DOCKER_HOST_NAME', 'local', /^[a-z0-9][a-z0-9-]{0,62}$/, 'a lowercase host name (a-z, 0-9, -)'),
+    dockerHost: read.string('DOCKER_HOST', 'unix:///var/run/docker.sock', /^(unix:\/\/\/.+|tcp:\/\/[^\s]+:\d{1,5}|npipe:.+)$/, 'unix:///path/to/docker.sock or tcp://host:port'),
+    dockerTlsVerify: read.boolean('DOCKER_TLS_VERIFY', false),
+    dockerCertPath: read.optional('DOCKER_CERT_PATH', /.+/, 'a directory holding ca.pem, cert.pem and key.pem'),
+    gatewayHost: read.string('OPENCLAW_GATEWAY_HOST', '127.0.0.1', /^[A-Za-z0-9.:-]+$/, 'an interface address, e.g. 127.0.0.1 or 0.0.0.0'),
+    gatewayPort: read.port('OPENCLAW_GATEWAY_PORT', 7005),
+    apiTokens: read.tokens('OPENCLAW_API_TOKENS'),
+    insecureDev: read.boolean('OPENCLAW_INSECURE_DEV', false),
+    dataDir: path.resolve(cwd, read.string('OPENCLAW_DATA_DIR', '.data', /.+/, 'a directory path')),
+    signingKey: read.key('OPENCLAW_SIGNING_KEY'),
+    temporalCliPath: read.optional('TEMPORAL_CLI_PATH', /.+/, 'path to the temporal CLI binary'),
+    devServerPort: read.port('OPENCLAW_DEV_SERVER_PORT', 7233),
+    devServerUiPort: read.port('OPENCLAW_DEV_SERVER_UI_PORT', 8233),
+    logLevel: read.oneOf('OPENCLAW_LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
+  };
+
+  if (config.dockerTlsVerify && !config.dockerCertPath) {
+    problems.push('DOCKER_TLS_VERIFY=1 needs DOCKER_CERT_PATH: a directory holding ca.pem, cert.pem and key.pem');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+/** Entry points call this: a bad setting stops the process with a message naming the variable. */
+export function loadConfigOrExit(env: Env = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`openclaw: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+class EnvReader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  optional(name: string, pattern: RegExp, expected: string): string | undefined {
+    const value = this.raw(name);
+    if (value !== undefined && !pattern.test(value)) {
+      this.problems.push(`${name}=${JSON.stringify(value)}: expected ${expected}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  string(name: string, fallback: string, pattern: RegExp, expected: string): string {
+    return this.optional(name, pattern, expected) ?? fallback;
+  }
+
+  port(name: string, fallback: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const port = Number(value);
+    if (!/^\d+$/.test(value) || port < 1 || port > 65535) {
+      this.problems.push(`${name}=${JSON.stringify(value)}: expected a TCP port from 1 to 65535`);
+      return fallback;
+    }
+    return port;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (/^(1|true|yes)$/i.test(value)) return true;
+    if (/^(0|false|no)$/i.test(value)) return false;
+    this.problems.push(`${name}=${JSON.stringify(value)}: expected a boolean (1/0, true/false, yes/no)`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      this.problems.push(`${name}=${JSON.stringify(value)}: expected one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return value as T;
+  }
+
+  tokens(name: string): string[] {
+    const value = this.raw(name);
+    if (value === undefined) return [];
+    const tokens = value.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    tokens.forEach((token, i) => {
+      if (token.length < MIN_API_TOKEN_CHARS || !/^[\x21-\x7e]+$/.test(token)) {
+        this.problems.push(`${name}: token #${i + 1} must be at least ${MIN_API_TOKEN_CHARS} printable characters with no spaces (got ${token.length})`);
+      }
+    });
+    return tokens;
+  }
+
+  key(name: string): Buffer | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const key = /^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0 ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+    if (key.length < MIN_SIGNING_KEY_BYTES) {
+      this.problems.push(`${name}: expected at least ${MIN_SIGNING_KEY_BYTES} bytes as hex or base64 (got ${key.length} bytes)`);
+      return undefined;
+    }
+    return key;
+  }
+}

@@ -1,0 +1,45 @@
+// Jest global setup: one Temporal dev server and one workflow bundle for the whole run; Docker must answer.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { findTemporalCli, freePort, startDevServer, DevServer } from '../../src/temporal/dev-server';
+import { assertDockerReachable } from './docker-check';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __OPENCLAW_DEV_SERVER__: DevServer | undefined;
+}
+
+export default async function globalSetup(): Promise<void> {
+  const runDir = path.join(os.tmpdir(), `openclaw-test-${process.pid}`);
+  mkdirSync(runDir, { recursive: true });
+
+  await assertDockerReachable();
+
+  const cliPath = findTemporalCli(process.env.TEMPORAL_CLI_PATH, PROJECT_ROOT);
+  const server = await startDevServer({
+    cliPath,
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+    dbFilename: path.join(runDir, 'temporal.db'),
+    logFile: path.join(runDir, 'temporal.log'),
+    headless: true,
+  });
+  globalThis.__OPENCLAW_DEV_SERVER__ = server;
+
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: path.join(PROJECT_ROOT, 'workflows', 'index.ts'),
+    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  const bundlePath = path.join(runDir, 'workflow-bundle.js');
+  writeFileSync(bundlePath, code);
+
+  process.env.OPENCLAW_TEST_TEMPORAL_ADDRESS = server.address;
+  process.env.OPENCLAW_TEST_TEMPORAL_CLI = cliPath;
+  process.env.OPENCLAW_TEST_WORKFLOW_BUNDLE = bundlePath;
+  process.env.OPENCLAW_TEST_RUN_DIR = runDir;
+}

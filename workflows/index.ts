@@ -1,0 +1,2 @@
+// Workflow entry point the worker bundles: every workflow the injector runs is exported from here.
+export * from './ping';
