@@ -1,0 +1,316 @@
+// The agent's reload loop: watches RELOAD_SIGNAL, verifies the staged program, swaps it in and runs it, once per reload id.
+import { constants as fsConstants, FSWatcher, mkdirSync, openSync, closeSync, fstatSync, readSync, renameSync, unlinkSync, watch, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { BytecodeError, DecodedProgram, MAX_PROGRAM_BYTES, verifyProgram } from '../bytecode/format';
+import { Value, ValueTag } from '../bytecode/instructions';
+import type { HandlerRegistry } from './handler-registry';
+import { ActiveRun, RunLimits, startRun } from './program-runner';
+import {
+  CURRENT_FILE,
+  CurrentProgram,
+  FinalTraceLine,
+  isReloadId,
+  MAX_RELOAD_SIGNAL_BYTES,
+  parseReloadSignal,
+  PROGRAM_FILE,
+  RELOAD_SIGNAL_FILE,
+  ReloadSignal,
+  stagedProgramFile,
+} from './protocol';
+import { createFileReloadState, ReloadState } from './reload-state';
+import { startResourceMeter } from './resource-meter';
+import { createFileTraceWriter, TraceWriter } from './trace-writer';
+import { HEARTBEAT_INTERVAL_MS } from './heartbeat';
+
+export const DEFAULT_POLL_INTERVAL_MS = 200;
+
+
+export interface AgentIdentity {
+  agentId: string;
+  group: string | null;
+}
+
+export interface AgentRuntimeOptions {
+  programsDir: string;
+  logsDir: string;
+  stateDir: string;
+  /** Touched every HEARTBEAT_INTERVAL_MS; the image's HEALTHCHECK reads its age. */
+  heartbeatFile?: string;
+  signingKey: Buffer;
+  registry: HandlerRegistry;
+  limits: RunLimits;
+  identity: AgentIdentity;
+  pollIntervalMs?: number;
+  rotateBytes?: number;
+  log?: (message: string) => void;
+}
+
+export interface AgentRuntime {
+  start(): void;
+  /** Aborts a run in flight (final line AGENT_STOPPED) and stops watching. */
+  stop(): Promise<void>;
+  /** Reads RELOAD_SIGNAL now and acts on it; resolves when that check (not the run it may start) is done. */
+  checkNow(): Promise<void>;
+  /** Resolves when no run is in flight and no check is pending. */
+  idle(): Promise<void>;
+}
+
+/** A refusal: the reload is not acted on, the active program stays, and the final line carries this code. */
+class ReloadRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ReloadRefused';
+  }
+}
+
+export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
+  const log = options.log ?? ((m: string) => console.error(`openclaw-agent: ${m}`));
+  for (const dir of [options.programsDir, options.logsDir, options.stateDir]) mkdirSync(dir, { recursive: true });
+  const trace: TraceWriter = createFileTraceWriter({ logsDir: options.logsDir, rotateBytes: options.rotateBytes });
+  const state: ReloadState = createFileReloadState(options.stateDir);
+  const signalFile = path.join(options.programsDir, RELOAD_SIGNAL_FILE);
+  const startedAt = Date.now();
+
+  let active: ActiveRun | null = null;
+  let lastSignalText: string | null = null;
+  let checking: Promise<void> | null = null;
+  let recheck = false;
+  let watcher: FSWatcher | null = null;
+  const timers: NodeJS.Timeout[] = [];
+  let stopped = false;
+
+  const variable = (name: string): Value | undefined => {
+    switch (name) {
+      case 'agent_id':
+        return { tag: ValueTag.String, value: options.identity.agentId };
+      case 'group':
+        return { tag: ValueTag.String, value: options.identity.group ?? '' };
+      case 'memory_mb':
+        return { tag: ValueTag.Number, value: Math.round(process.memoryUsage.rss() / (1024 * 1024)) };
+      case 'uptime':
+        return { tag: ValueTag.Duration, value: Date.now() - startedAt };
+      case 'cpu': {
+        const usage = process.cpuUsage();
+        const wallUs = Math.max(1, (Date.now() - startedAt) * 1000);
+        return { tag: ValueTag.Percent, value: Math.round(((usage.user + usage.system) / wallUs) * 1000) / 10 };
+      }
+      default:
+        return undefined;
+    }
+  };
+
+  const writeCurrent = (current: CurrentProgram) => {
+    const file = path.join(options.programsDir, CURRENT_FILE);
+    const tmp = path.join(options.programsDir, `.${CURRENT_FILE}.tmp`);
+    writeFileSync(tmp, JSON.stringify(current) + '\n', { mode: 0o644 });
+    renameSync(tmp, file);
+  };
+
+  const writeFinal = (reloadId: string, programId: string | null, error: FinalTraceLine['error'], meterStart = startResourceMeter()) => {
+    if (!active) trace.rotateIfNeeded();
+    trace.write({
+      v: 1,
+      injectionId: reloadId,
+      programId,
+      final: true,
+      status: error ? 'error' : 'completed',
+      steps: 0,
+      ...(error ? { error } : {}),
+      ...meterStart.finish(),
+      ts: new Date().toISOString(),
+    });
+  };
+
+  const stopActive = async (code: 'SUPERSEDED' | 'AGENT_STOPPED', message: string) => {
+    const run = active;
+    if (!run) return;
+    run.abort(code, message);
+    await run.done;
+  };
+
+  const readStaged = (reloadId: string): Buffer => {
+    const file = path.join(options.programsDir, stagedProgramFile(reloadId));
+    let fd: number;
+    try {
+      fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') throw new ReloadRefused('RELOAD_STAGED_MISSING', `${stagedProgramFile(reloadId)} does not exist`);
+      if (code === 'ELOOP') throw new ReloadRefused('RELOAD_STAGED_UNSAFE', `${stagedProgramFile(reloadId)} is a symbolic link`);
+      throw err;
+    }
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new ReloadRefused('RELOAD_STAGED_UNSAFE', `${stagedProgramFile(reloadId)} is not a regular file`);
+      if (stat.size > MAX_PROGRAM_BYTES) throw new ReloadRefused('BC_TOO_LARGE', `staged program is ${stat.size} bytes, over ${MAX_PROGRAM_BYTES}`);
+      const bytes = Buffer.alloc(stat.size);
+      let read = 0;
+      while (read < bytes.length) {
+        const n = readSync(fd, bytes, read, bytes.length - read, read);
+        if (n === 0) break;
+        read += n;
+      }
+      return bytes.subarray(0, read);
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  const removeQuietly = (file: string) => {
+    try {
+      unlinkSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log(`could not remove ${file}: ${String(err)}`);
+    }
+  };
+
+  const handle = async (signal: ReloadSignal) => {
+    const id = signal.id;
+    if (!isReloadId(id)) {
+      log(`ignoring a reload with an invalid id ${JSON.stringify(id.slice(0, 200))}`);
+      return;
+    }
+    if (state.has(id)) return;
+    state.markSeen(id);
+    const meter = startResourceMeter();
+    const stagedPath = path.join(options.programsDir, stagedProgramFile(id));
+    let program: DecodedProgram | null = null;
+    let sha256: string | null = null;
+    try {
+      if (signal.program !== null) {
+        if (signal.program !== stagedProgramFile(id)) {
+          throw new ReloadRefused('RELOAD_BAD_PROGRAM_NAME', `program must be ${stagedProgramFile(id)}, got ${JSON.stringify(signal.program.slice(0, 200))}`);
+        }
+        const bytes = readStaged(id);
+        try {
+          program = verifyProgram(bytes, options.signingKey);
+          sha256 = program.header.sha256;
+        } catch (err) {
+          removeQuietly(stagedPath);
+          if (err instanceof BytecodeError) throw new ReloadRefused(err.code, err.message);
+          throw err;
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof ReloadRefused)) throw err;
+      log(`refused reload ${id}: ${err.code}: ${err.message}`);
+      writeFinal(id, null, { code: err.code, message: err.message }, meter);
+      return;
+    }
+
+    // The new program is valid (or a clear): only now does the running one give way.
+    await stopActive('SUPERSEDED', `superseded by reload ${id}`);
+    trace.rotateIfNeeded();
+    const since = new Date().toISOString();
+    if (program === null) {
+      removeQuietly(path.join(options.programsDir, PROGRAM_FILE));
+      writeCurrent({ programId: null, reloadId: id, sha256: null, since });
+      writeFinal(id, null, undefined, meter);
+      return;
+    }
+    renameSync(stagedPath, path.join(options.programsDir, PROGRAM_FILE));
+    writeCurrent({ programId: program.programId, reloadId: id, sha256, since });
+    state.setInFlight({ reloadId: id, programId: program.programId });
+    const run = startRun(id, program, { registry: options.registry, variable, trace, limits: options.limits });
+    active = run;
+    void run.done.then(() => {
+      if (active === run) active = null;
+      if (state.inFlight()?.reloadId === id) state.setInFlight(null);
+    });
+  };
+
+  const readSignalText = (): string | null => {
+    let fd: number;
+    try {
+      fd = openSync(signalFile, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    } catch {
+      return null;
+    }
+    try {
+      const buffer = Buffer.alloc(MAX_RELOAD_SIGNAL_BYTES + 1);
+      const n = readSync(fd, buffer, 0, buffer.length, 0);
+      return n > MAX_RELOAD_SIGNAL_BYTES ? null : buffer.toString('utf8', 0, n);
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  const checkOnce = async () => {
+    const text = readSignalText();
+    if (text === null || text === lastSignalText) return;
+    lastSignalText = text;
+    const signal = parseReloadSignal(text);
+    if (signal) await handle(signal);
+  };
+
+  const checkNow = (): Promise<void> => {
+    if (checking) {
+      recheck = true;
+      return checking;
+    }
+    checking = (async () => {
+      try {
+        do {
+          recheck = false;
+          await checkOnce();
+        } while (recheck && !stopped);
+      } catch (err) {
+        log(`reload check failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      } finally {
+        checking = null;
+      }
+    })();
+    return checking;
+  };
+
+  const heartbeat = () => {
+    if (!options.heartbeatFile) return;
+    try {
+      writeFileSync(options.heartbeatFile, new Date().toISOString());
+    } catch (err) {
+      log(`could not write the heartbeat: ${String(err)}`);
+    }
+  };
+
+  return {
+    start() {
+      const interrupted = state.inFlight();
+      if (interrupted) {
+        writeFinal(interrupted.reloadId, interrupted.programId, {
+          code: 'AGENT_RESTARTED',
+          message: 'the agent restarted while this program was running',
+        });
+        state.setInFlight(null);
+      }
+      heartbeat();
+      try {
+        watcher = watch(options.programsDir, (_event, filename) => {
+          if (filename === null || filename === RELOAD_SIGNAL_FILE) void checkNow();
+        });
+        watcher.on('error', (err) => log(`watch failed, polling only: ${String(err)}`));
+      } catch (err) {
+        log(`watch unavailable, polling only: ${String(err)}`);
+      }
+      timers.push(setInterval(() => void checkNow(), options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS));
+      if (options.heartbeatFile) timers.push(setInterval(heartbeat, HEARTBEAT_INTERVAL_MS));
+      void checkNow();
+    },
+    async stop() {
+      stopped = true;
+      watcher?.close();
+      timers.forEach(clearInterval);
+      if (checking) await checking;
+      await stopActive('AGENT_STOPPED', 'the agent was stopped while this program was running');
+    },
+    checkNow,
+    async idle() {
+      while (checking || active) {
+        if (checking) await checking;
+        if (active) await active.done;
+      }
+    },
+  };
+}

@@ -1,0 +1,71 @@
+// What the agent must remember across restarts: the reload ids it has acted on (bounded) and the run it was in.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { isRecord, isReloadId, MAX_SEEN_RELOAD_IDS } from './protocol';
+
+export const STATE_FILE = 'agent-state.json';
+
+export interface ReloadState {
+  has(reloadId: string): boolean;
+  /** Remembers the id and, with inFlight, that its run has started; persisted before returning. */
+  markSeen(reloadId: string): void;
+  setInFlight(run: InFlightRun | null): void;
+  inFlight(): InFlightRun | null;
+}
+
+export interface InFlightRun {
+  reloadId: string;
+  programId: string | null;
+}
+
+interface StateFile {
+  v: 1;
+  seen: string[];
+  inFlight: InFlightRun | null;
+}
+
+export function createFileReloadState(stateDir: string, maxSeen = MAX_SEEN_RELOAD_IDS): ReloadState {
+  const file = path.join(stateDir, STATE_FILE);
+  const state = load(file);
+  const seen = new Set(state.seen.slice(-maxSeen));
+  let inFlight = state.inFlight;
+
+  const persist = () => {
+    const body: StateFile = { v: 1, seen: [...seen], inFlight };
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(body));
+    renameSync(tmp, file);
+  };
+
+  return {
+    has: (id) => seen.has(id),
+    markSeen(id) {
+      seen.delete(id);
+      seen.add(id);
+      while (seen.size > maxSeen) seen.delete(seen.values().next().value as string);
+      persist();
+    },
+    setInFlight(run) {
+      inFlight = run;
+      persist();
+    },
+    inFlight: () => inFlight,
+  };
+}
+
+function load(file: string): StateFile {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return { v: 1, seen: [], inFlight: null };
+  }
+  if (!isRecord(parsed) || !Array.isArray(parsed.seen)) return { v: 1, seen: [], inFlight: null };
+  const seen = parsed.seen.filter((id): id is string => typeof id === 'string' && isReloadId(id));
+  const run = parsed.inFlight;
+  const inFlight =
+    isRecord(run) && typeof run.reloadId === 'string' && isReloadId(run.reloadId)
+      ? { reloadId: run.reloadId, programId: typeof run.programId === 'string' ? run.programId : null }
+      : null;
+  return { v: 1, seen, inFlight };
+}
