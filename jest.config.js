@@ -9,6 +9,7 @@ module.exports = {
   },
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  setupFiles: ['<rootDir>/test/setup/per-file.ts'],
   testTimeout: 120000,
   maxWorkers: 2,
 };

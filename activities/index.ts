@@ -1,15 +1,7 @@
-// Activities are plain async functions made by one factory from injected dependencies.
-export interface ActivityDeps {
-  /** Name of the Docker host this worker serves. */
-  hostName: string;
-}
-
-export function createActivities(deps: ActivityDeps) {
-  return {
-    async ping(message: string): Promise<string> {
-      return `pong from ${deps.hostName}: ${message}`;
-    },
-  };
-}
-
-export type Activities = ReturnType<typeof createActivities>;
+// Activities are plain async functions made by factories from injected dependencies (no globals, no I/O at import).
+export { createInjectorActivities } from './injector-activities';
+export type { InjectorActivityDeps, InjectorActivities } from './injector-activities';
+export { createDockerActivities } from './docker-activities';
+export type { DockerActivityDeps, DockerActivities } from './docker-activities';
+export type { SnapshotResult } from './docker-activities';
+export type { CompiledProgram } from './injector-activities';

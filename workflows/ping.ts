@@ -1,10 +1,18 @@
-// A trivial round trip through the worker: proves workflow and activity plumbing (used by /health checks and tests).
+// A round trip through both task queues: proves the workflow, main-queue and Docker-host-queue plumbing.
 import { proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { DockerActivities, InjectorActivities } from '../activities';
 import { PING_ACTIVITY_TIMEOUT } from '../src/shared/timeouts';
 
-const { ping } = proxyActivities<ReturnType<typeof createActivities>>({ startToCloseTimeout: PING_ACTIVITY_TIMEOUT });
+export interface PingResult {
+  reply: string;
+  dockerHost: string;
+  dockerVersion: string;
+}
 
-export async function pingWorkflow(message: string): Promise<string> {
-  return await ping(message);
+export async function pingWorkflow(message: string, dockerTaskQueue: string): Promise<PingResult> {
+  const { ping } = proxyActivities<InjectorActivities>({ startToCloseTimeout: PING_ACTIVITY_TIMEOUT });
+  const { dockerVersion } = proxyActivities<DockerActivities>({ startToCloseTimeout: PING_ACTIVITY_TIMEOUT, taskQueue: dockerTaskQueue });
+  const reply = await ping(message);
+  const docker = await dockerVersion();
+  return { reply, dockerHost: docker.host, dockerVersion: docker.version };
 }

@@ -1,2 +1,27 @@
-// Every timeout the workflows and activities use, in one place, with its unit in the name or as a Temporal duration string.
-export const PING_ACTIVITY_TIMEOUT = '10 seconds';
+// Every timeout and retry bound the workflows and activities use, in one place, with the unit in the name.
+import type { Duration } from '@temporalio/common';
+
+export const PING_ACTIVITY_TIMEOUT: Duration = '10 seconds';
+
+/** Compiling is CPU-only and bounded by the compiler's size limits. */
+export const COMPILE_ACTIVITY_TIMEOUT: Duration = '30 seconds';
+/** Listing agents by label: one Docker call per host. */
+export const RESOLVE_ACTIVITY_TIMEOUT: Duration = '60 seconds';
+/** One Docker call or two: read/copy a program, write a file. */
+export const DOCKER_STEP_TIMEOUT: Duration = '30 seconds';
+/** How often a trace capture heartbeats; a capture that stops heartbeating for HEARTBEAT_TIMEOUT is retried elsewhere. */
+export const TRACE_HEARTBEAT_INTERVAL_MS = 2_000;
+export const TRACE_HEARTBEAT_TIMEOUT: Duration = '15 seconds';
+/** Added to TRACE_TIMEOUT for the capture's own start-to-close bound. */
+export const TRACE_ACTIVITY_SLACK_MS = 30_000;
+
+/** Retry shape for Docker steps; maximumAttempts comes from the program's RETRIES (+1 for the first try). */
+export const DOCKER_RETRY_INITIAL_INTERVAL: Duration = '500 milliseconds';
+export const DOCKER_RETRY_MAXIMUM_INTERVAL: Duration = '10 seconds';
+export const DOCKER_RETRY_BACKOFF = 2;
+/** A rollback keeps trying longer than a forward step: leaving an agent changed is worse than waiting. */
+export const ROLLBACK_MIN_ATTEMPTS = 5;
+
+/** Continue-as-new before a run's history passes either bound (Temporal warns at 10,240 events and 10 MiB). */
+export const CONTINUE_AS_NEW_AFTER_EVENTS = 6_000;
+export const CONTINUE_AS_NEW_AFTER_BYTES = 4 * 1024 * 1024;

@@ -57,6 +57,11 @@ export interface DevServerOptions {
   logFile: string;
   /** When true, no Web UI is served (tests). */
   headless?: boolean;
+  /**
+   * When true, the server gets its own process group, so a terminal's Ctrl-C reaches only the parent, which then
+   * drains its workers before stopping the server. The parent's exit still stops it.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export interface DevServer {
@@ -91,8 +96,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...CUSTOM_SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', `${sa.name}=${sa.type}`]),
   ];
   const logFd = openSync(options.logFile, 'a');
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', logFd, logFd] });
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', logFd, logFd], detached: options.ownProcessGroup ?? false });
   closeSync(logFd);
+  const stopOnParentExit = () => child.kill('SIGKILL');
+  process.once('exit', stopOnParentExit);
+  child.once('exit', () => process.removeListener('exit', stopOnParentExit));
 
   const address = `127.0.0.1:${options.port}`;
   try {

@@ -1,0 +1,244 @@
+// Activities that touch one Docker engine; they run on that host's task queue, in a worker next to the engine.
+// Each is idempotent per reload id: a retry, or a replay after a worker crash, never makes the agent act twice.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { decodeUnverified } from '../src/bytecode/format';
+import { createHash } from 'node:crypto';
+import type { AgentChannel, TraceResult } from '../src/docker/agent-channel';
+import { DockerAdapterError } from '../src/docker/errors';
+import type { DockerAdapter } from '../src/docker/types';
+import type { Logger } from '../src/shared/logger';
+import {
+  MAX_TRACE_BYTES_IN_RESULT,
+  MAX_TRACE_LINES_IN_RESULT,
+  rollbackReloadId,
+  TraceLineRecord,
+  TraceSummary,
+} from '../src/shared/injection-types';
+import { TRACE_HEARTBEAT_INTERVAL_MS } from '../src/shared/timeouts';
+
+export const PROGRAM_DIR = '/app/injected-programs';
+/** Largest program read back from an agent (the bytecode format's own bound). */
+export const MAX_SNAPSHOT_BYTES = 1024 * 1024;
+
+/** Where the snapshot of the program an injection replaces is kept: inside the agent, never in workflow history. */
+export function previousProgramPath(injectionId: string): string {
+  return `${PROGRAM_DIR}/.previous-${injectionId}.bc`;
+}
+
+export interface DockerActivityDeps {
+  hostName: string;
+  logger: Logger;
+  docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'findAgent' | 'readFile' | 'writeFile'>;
+  channel: AgentChannel;
+}
+
+export interface SnapshotResult {
+  containerId: string;
+  hadPrevious: boolean;
+  previousProgramId: string | null;
+  logOffset: number;
+}
+
+/** Turns adapter errors into activity failures typed by their stable code, retryable or not as the adapter says. */
+function asActivityFailure(err: unknown): unknown {
+  if (err instanceof DockerAdapterError) {
+    return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !err.retryable });
+  }
+  return err;
+}
+
+async function classified<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asActivityFailure(err);
+  }
+}
+
+function programIdOf(bytes: Buffer): string | null {
+  try {
+    return decodeUnverified(bytes).programId;
+  } catch {
+    return null;
+  }
+}
+
+/** Keeps a trace small enough for workflow history: the first lines up to the bounds, and always the final line. */
+export function summarizeTrace(result: TraceResult): TraceSummary {
+  const lines: TraceLineRecord[] = [];
+  let bytes = 0;
+  let truncated = result.truncated;
+  for (const line of result.lines) {
+    if (line === result.final) continue;
+    const size = JSON.stringify(line).length;
+    if (lines.length >= MAX_TRACE_LINES_IN_RESULT || bytes + size > MAX_TRACE_BYTES_IN_RESULT) {
+      truncated = true;
+      break;
+    }
+    lines.push(line as unknown as TraceLineRecord);
+    bytes += size;
+  }
+  const final = result.final ? (result.final as unknown as TraceLineRecord) : null;
+  return { lines: final ? [...lines, final] : lines, final, truncated };
+}
+
+/** Heartbeats while a trace is read, and turns the activity's cancellation into an abort of the read. */
+function heartbeatingTraceOptions(timeoutMs: number) {
+  const context = Context.current();
+  let lastBeat = 0;
+  return {
+    timeoutMs,
+    signal: context.cancellationSignal,
+    onPoll: (linesSoFar: number) => {
+      const now = Date.now();
+      if (now - lastBeat >= TRACE_HEARTBEAT_INTERVAL_MS) {
+        lastBeat = now;
+        context.heartbeat({ linesSoFar });
+      }
+    },
+  };
+}
+
+function finalError(final: TraceLineRecord): { code: string; message: string } {
+  const error = final.error;
+  if (error && typeof error === 'object') {
+    const e = error as { code?: unknown; message?: unknown };
+    return { code: String(e.code ?? 'AGENT_ERROR'), message: String(e.message ?? 'the agent reported an error') };
+  }
+  return { code: 'AGENT_ERROR', message: typeof error === 'string' ? error : 'the agent reported an error' };
+}
+
+/** Codes an agent uses when it refuses a program rather than failing while running it (docs/agent-protocol.md). */
+function isRefusal(code: string): boolean {
+  return code.startsWith('BC_') || code.startsWith('RELOAD_') || code === 'PROGRAM_UNREADABLE';
+}
+
+export function createDockerActivities(deps: DockerActivityDeps) {
+  const { docker, channel } = deps;
+
+  async function containerOf(agentId: string): Promise<string> {
+    const agent = await docker.findAgent(agentId);
+    if (!agent) throw ApplicationFailure.nonRetryable(`no container carries the label dreamnet.agent=${agentId} on host ${deps.hostName}`, 'AGENT_NOT_FOUND');
+    if (!agent.running) throw ApplicationFailure.create({ message: `agent ${agentId}'s container is not running`, type: 'CONTAINER_NOT_RUNNING', nonRetryable: false });
+    return agent.containerId;
+  }
+
+  return {
+    async dockerVersion(): Promise<{ host: string; version: string }> {
+      const { version } = await classified(() => docker.ping());
+      return { host: deps.hostName, version };
+    },
+
+    /** Agents on this host: a group, or which of the given ids exist here. */
+    async listAgents(selector: { group?: string; agentIds?: string[] }): Promise<{ host: string; agentIds: string[] }> {
+      const agents = await classified(() => docker.listAgents(selector));
+      return { host: deps.hostName, agentIds: agents.map((a) => a.agentId) };
+    },
+
+    /** Copies the agent's current program aside, inside the agent, and notes where its trace log ends. */
+    async snapshotAgent(input: { agentId: string; injectionId: string }): Promise<SnapshotResult> {
+      return classified(async () => {
+        const containerId = await containerOf(input.agentId);
+        const snapshot = await channel.snapshot(containerId);
+        const previousPath = previousProgramPath(input.injectionId);
+        const kept = await docker.readFile(containerId, previousPath, MAX_SNAPSHOT_BYTES);
+        // A retry after the agent already switched must not take the new program for the old one.
+        const alreadyApplied = snapshot.current?.reloadId === input.injectionId;
+        if (kept.found) {
+          return { containerId, hadPrevious: true, previousProgramId: programIdOf(kept.content), logOffset: alreadyApplied ? 0 : snapshot.logOffset };
+        }
+        if (alreadyApplied) return { containerId, hadPrevious: false, previousProgramId: null, logOffset: 0 };
+        if (snapshot.program) await docker.writeFile(containerId, previousPath, snapshot.program, 0o644);
+        return {
+          containerId,
+          hadPrevious: snapshot.program !== null,
+          previousProgramId: snapshot.program ? programIdOf(snapshot.program) : null,
+          logOffset: snapshot.logOffset,
+        };
+      });
+    },
+
+    /** Stages the program next to the active one; the agent renames it into place on reload. */
+    async injectProgram(input: { containerId: string; reloadId: string; bytecodeBase64: string; sha256: string }): Promise<void> {
+      const bytes = Buffer.from(input.bytecodeBase64, 'base64');
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== input.sha256) throw ApplicationFailure.nonRetryable(`program bytes hash to ${actual}, expected ${input.sha256}`, 'PROGRAM_CORRUPTED');
+      await classified(() => channel.stage(input.containerId, input.reloadId, bytes));
+    },
+
+    async reloadAgent(input: { containerId: string; reloadId: string }): Promise<void> {
+      await classified(() => channel.reload(input.containerId, input.reloadId, true));
+    },
+
+    /** Reads the agent's trace for this reload until its final line, heartbeating; no final line in time is TRACE_TIMEOUT. */
+    async captureTrace(input: { containerId: string; reloadId: string; fromOffset: number; timeoutMs: number }): Promise<TraceSummary> {
+      const result = await classified(() =>
+        channel.readTrace(input.containerId, input.reloadId, input.fromOffset, heartbeatingTraceOptions(input.timeoutMs)),
+      );
+      if (!result.final) {
+        if (Context.current().cancellationSignal.aborted) throw ApplicationFailure.create({ message: 'trace capture cancelled', type: 'CANCELLED' });
+        throw ApplicationFailure.nonRetryable(
+          `the agent wrote no final trace line for ${input.reloadId} within TRACE_TIMEOUT (${input.timeoutMs} ms; ${result.lines.length} lines seen)`,
+          'TRACE_TIMEOUT',
+        );
+      }
+      return summarizeTrace(result);
+    },
+
+    /** The agent said it completed, under the right program id, and now runs it. */
+    async verifyInjection(input: { containerId: string; reloadId: string; programId: string; trace: TraceSummary }): Promise<void> {
+      const final = input.trace.final;
+      if (!final) throw ApplicationFailure.nonRetryable('no final trace line to verify', 'VERIFY_FAILED');
+      if (final.status !== 'completed') {
+        const { code, message } = finalError(final);
+        throw ApplicationFailure.nonRetryable(`${code}: ${message}`, isRefusal(code) ? 'PROGRAM_REFUSED' : 'PROGRAM_FAILED');
+      }
+      if (final.programId !== input.programId) {
+        throw ApplicationFailure.nonRetryable(`the agent ran program ${String(final.programId)}, expected ${input.programId}`, 'VERIFY_FAILED');
+      }
+      const current = await classified(() => channel.current(input.containerId));
+      if (current?.reloadId !== input.reloadId || current.programId !== input.programId) {
+        throw ApplicationFailure.nonRetryable(
+          `the agent's CURRENT names program ${String(current?.programId)} (reload ${String(current?.reloadId)}), expected ${input.programId} (${input.reloadId})`,
+          'VERIFY_FAILED',
+        );
+      }
+    },
+
+    /**
+     * Restores the program the injection replaced (or no program, if there was none), reloads, and checks that the
+     * agent runs it again. Idempotent: a retry after the agent already reverted only reads the trace back.
+     */
+    async rollbackAgent(input: { agentId: string; injectionId: string; containerId: string | null; timeoutMs: number }): Promise<TraceSummary> {
+      return classified(async () => {
+        const containerId = input.containerId ?? (await containerOf(input.agentId));
+        const reloadId = rollbackReloadId(input.injectionId);
+        const previous = await docker.readFile(containerId, previousProgramPath(input.injectionId), MAX_SNAPSHOT_BYTES);
+        const expectedProgramId = previous.found ? programIdOf(previous.content) : null;
+        const snapshot = await channel.snapshot(containerId);
+        const alreadyReverted = snapshot.current?.reloadId === reloadId;
+        if (!alreadyReverted) {
+          if (previous.found) await channel.stage(containerId, reloadId, previous.content);
+          await channel.reload(containerId, reloadId, previous.found);
+        }
+        const result = await channel.readTrace(containerId, reloadId, alreadyReverted ? 0 : snapshot.logOffset, heartbeatingTraceOptions(input.timeoutMs));
+        if (!result.final) {
+          throw ApplicationFailure.create({ message: `no final trace line for ${reloadId} within ${input.timeoutMs} ms`, type: 'TRACE_TIMEOUT', nonRetryable: false });
+        }
+        const current = await channel.current(containerId);
+        if ((current?.programId ?? null) !== expectedProgramId) {
+          throw ApplicationFailure.create({
+            message: `after rollback the agent runs ${String(current?.programId)}, expected ${String(expectedProgramId)}`,
+            type: 'ROLLBACK_VERIFY_FAILED',
+            nonRetryable: false,
+          });
+        }
+        deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, programId: expectedProgramId });
+        return summarizeTrace(result);
+      });
+    },
+  };
+}
+
+export type DockerActivities = ReturnType<typeof createDockerActivities>;

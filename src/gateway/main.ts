@@ -1,0 +1,24 @@
+// Entry point of a gateway process: the only place that listens on the HTTP port.
+import { loadConfigOrExit } from '../config';
+import { createLogger } from '../shared/logger';
+import { startGateway } from '../runtime';
+
+async function run(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger({ level: config.logLevel, component: 'gateway' });
+  if (!config.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required for a standalone gateway (npm start embeds a dev server instead)');
+  const gateway = await startGateway({ config, temporalAddress: config.temporalAddress, logger });
+  logger.info('gateway listening', { url: gateway.url });
+  const stop = async () => {
+    await gateway.stop();
+    logger.info('gateway stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+run().catch((err) => {
+  console.error(`openclaw-gateway: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

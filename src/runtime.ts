@@ -1,0 +1,152 @@
+// Wires config to running parts: workers (Temporal + Docker) and the gateway (HTTP). Used by every entry point.
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from './config';
+import { createAgentChannel, createDockerAdapter } from './docker';
+import { createApp } from './gateway/app';
+import type { Logger } from './shared/logger';
+import { loadSigningKey } from './shared/signing-key';
+import { dockerHostTaskQueue, mainTaskQueue } from './shared/task-queues';
+import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH, WorkflowSource } from './worker/worker';
+import { installSdkLogging } from './temporal/sdk-logging';
+
+export const GATEWAY_CLOSE_TIMEOUT_MS = 10_000;
+
+export class InsecureGatewayError extends Error {
+  constructor() {
+    super(
+      'no API token is configured (OPENCLAW_API_TOKENS) and OPENCLAW_INSECURE_DEV is not set: refusing to start a gateway that anyone could use. ' +
+        'Set OPENCLAW_API_TOKENS to one or more comma-separated tokens of at least 32 characters.',
+    );
+    this.name = 'InsecureGatewayError';
+  }
+}
+
+function dockerAdapterFor(config: Config) {
+  return createDockerAdapter({ dockerHost: config.dockerHost, tlsVerify: config.dockerTlsVerify, certPath: config.dockerCertPath });
+}
+
+export interface RunningWorkers {
+  taskQueues: string[];
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startWorkers(options: {
+  config: Config;
+  temporalAddress: string;
+  logger: Logger;
+  workflows?: WorkflowSource;
+}): Promise<RunningWorkers> {
+  const { config, logger } = options;
+  installSdkLogging(logger.child({ component: 'temporal-sdk' }), config.logLevel);
+  const docker = dockerAdapterFor(config);
+  const signingKey = loadSigningKey(config);
+  if (signingKey.source === 'dev-file') logger.warn('using the dev signing key from the data directory; set OPENCLAW_SIGNING_KEY in production', { file: signingKey.file });
+  const connection = await NativeConnection.connect({ address: options.temporalAddress });
+  const workers = await createInjectorWorkers({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    dockerHostName: config.dockerHostName,
+    workflows: options.workflows ?? { workflowsPath: DEFAULT_WORKFLOWS_PATH },
+    injectorDeps: { logger: logger.child({ component: 'activities' }), signingKey: signingKey.key },
+    dockerDeps: { hostName: config.dockerHostName, logger: logger.child({ component: 'docker-activities' }), docker, channel: createAgentChannel(docker) },
+  });
+  const done = workers.run();
+  return {
+    taskQueues: [mainTaskQueue(config.taskQueue), dockerHostTaskQueue(config.taskQueue, config.dockerHostName)],
+    done,
+    stop: async () => {
+      workers.shutdown();
+      await done.catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+export interface RunningGateway {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(options: { config: Config; temporalAddress: string; logger: Logger; port?: number }): Promise<RunningGateway> {
+  const { config, logger } = options;
+  if (config.apiTokens.length === 0) {
+    if (!config.insecureDev) throw new InsecureGatewayError();
+    logger.warn('INSECURE DEV MODE: no API token configured, every gateway route is open to anyone who can reach it', {
+      host: config.gatewayHost,
+      port: config.gatewayPort,
+    });
+  }
+  const docker = dockerAdapterFor(config);
+  const connection = await Connection.connect({ address: options.temporalAddress });
+  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const app = createApp({
+    apiTokens: config.apiTokens,
+    logger: logger.child({ component: 'gateway' }),
+    health: {
+      client,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      dockerHostName: config.dockerHostName,
+      dockerPing: () => docker.ping(),
+    },
+  });
+  const server = http.createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? config.gatewayPort, config.gatewayHost, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = config.gatewayHost === '0.0.0.0' ? 'localhost' : config.gatewayHost;
+  return {
+    url: `http://${shownHost}:${port}`,
+    stop: async () => {
+      await closeServer(server);
+      await connection.close();
+    },
+  };
+}
+
+/** Stops accepting connections, lets in-flight requests finish, and cuts idle keep-alive sockets after a bound. */
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), GATEWAY_CLOSE_TIMEOUT_MS);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+export interface RunningInjector {
+  gatewayUrl: string;
+  taskQueues: string[];
+  workersDone: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Workers and gateway in one process: the `npm start` default. */
+export async function startInjector(options: { config: Config; temporalAddress: string; logger: Logger }): Promise<RunningInjector> {
+  const workers = await startWorkers(options);
+  let gateway: RunningGateway;
+  try {
+    gateway = await startGateway(options);
+  } catch (err) {
+    await workers.stop();
+    throw err;
+  }
+  return {
+    gatewayUrl: gateway.url,
+    taskQueues: workers.taskQueues,
+    workersDone: workers.done,
+    stop: async () => {
+      await gateway.stop();
+      await workers.stop();
+    },
+  };
+}

@@ -1,0 +1,208 @@
+// The data that crosses workflow, activity, gateway and CLI boundaries. Pure types and constants: safe in workflow code.
+import type { Diagnostic, RolloutSettings } from '../compiler';
+
+export const INJECTION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const GROUP_PATTERN = AGENT_ID_PATTERN;
+export const MAX_TARGET_AGENTS = 20_000;
+export const MAX_CONTEXT_JSON_BYTES = 16 * 1024;
+
+export type Priority = 'low' | 'medium' | 'high' | 'critical';
+export const PRIORITIES: readonly Priority[] = ['low', 'medium', 'high', 'critical'];
+
+/** Temporal priority keys: 1 is served first. */
+export const PRIORITY_KEY: Readonly<Record<Priority, number>> = { critical: 1, high: 2, medium: 3, low: 4 };
+
+export type TargetSelector = { agentIds: string[] } | { group: string } | null;
+
+export interface SwarmInjectionInput {
+  injectionId: string;
+  source: string;
+  context: Record<string, unknown>;
+  /** Explicit agents, a group, or null for the program's TARGET. */
+  targets: TargetSelector;
+  priority: Priority;
+  requestedBy: string;
+  /** Base task queue name; Docker host queues derive from it. */
+  taskQueue: string;
+  /** Docker hosts whose agents can be targeted; each has its own activity queue. */
+  dockerHosts: string[];
+}
+
+/** Where one agent ended up. */
+export type AgentOutcome =
+  | 'pending'
+  | 'running'
+  | 'injected'
+  /** Failed before anything on the agent changed (it could not be read). */
+  | 'failed'
+  | 'rolled-back'
+  | 'rollback-failed'
+  | 'not-found'
+  /** Was injected, then undone by a swarm-wide rollback (budget, deadline, abort, cancel). */
+  | 'reverted'
+  | 'revert-failed'
+  /** Never started: the rollout stopped first. */
+  | 'skipped';
+
+export const TERMINAL_OUTCOMES: readonly AgentOutcome[] = ['injected', 'failed', 'rolled-back', 'rollback-failed', 'not-found', 'reverted', 'revert-failed', 'skipped'];
+
+export type SwarmStatus =
+  | 'compiling'
+  | 'resolving'
+  | 'canary'
+  | 'rolling-out'
+  | 'paused'
+  | 'rolling-back'
+  | 'succeeded'
+  | 'partially-succeeded'
+  | 'canary-failed'
+  | 'failure-budget-exceeded'
+  | 'deadline-exceeded'
+  | 'aborted'
+  | 'cancelled'
+  | 'compile-failed';
+
+export const FINAL_SWARM_STATUSES: readonly SwarmStatus[] = [
+  'succeeded',
+  'partially-succeeded',
+  'canary-failed',
+  'failure-budget-exceeded',
+  'deadline-exceeded',
+  'aborted',
+  'cancelled',
+  'compile-failed',
+];
+
+export type Wave = 'compile' | 'resolve' | 'canary' | 'main' | 'rollback' | 'done';
+
+export interface TraceSummary {
+  lines: TraceLineRecord[];
+  final: TraceLineRecord | null;
+  /** True when lines were dropped to keep the result under MAX_TRACE_LINES_IN_RESULT / MAX_TRACE_BYTES_IN_RESULT. */
+  truncated: boolean;
+}
+
+/** One trace line as the agent wrote it (docs/agent-protocol.md), kept as parsed JSON. */
+export type TraceLineRecord = Record<string, unknown>;
+
+export const MAX_TRACE_LINES_IN_RESULT = 200;
+export const MAX_TRACE_BYTES_IN_RESULT = 32 * 1024;
+
+export interface StepTiming {
+  step: 'resolve' | 'snapshot' | 'inject' | 'reload' | 'trace' | 'verify' | 'rollback';
+  ms: number;
+}
+
+export interface AgentInjectionResult {
+  injectionId: string;
+  agentId: string;
+  outcome: 'injected' | 'failed' | 'rolled-back' | 'rollback-failed' | 'not-found';
+  /** Why it failed (absent when injected). */
+  error?: { code: string; message: string };
+  rollbackError?: { code: string; message: string };
+  programId: string;
+  previousProgramId: string | null;
+  trace: TraceSummary | null;
+  rollbackTrace: TraceSummary | null;
+  startedAt: string;
+  finishedAt: string;
+  timings: StepTiming[];
+}
+
+export interface AgentInjectionInput {
+  injectionId: string;
+  agentId: string;
+  dockerTaskQueue: string;
+  bytecodeBase64: string;
+  programId: string;
+  sha256: string;
+  traceTimeoutMs: number;
+  retries: number;
+}
+
+export interface AgentRollbackInput {
+  injectionId: string;
+  agentId: string;
+  dockerTaskQueue: string;
+  traceTimeoutMs: number;
+  retries: number;
+}
+
+export interface AgentRollbackResult {
+  agentId: string;
+  outcome: 'rolled-back' | 'rollback-failed';
+  error?: { code: string; message: string };
+  trace: TraceSummary | null;
+}
+
+export interface OutcomeCounts {
+  total: number;
+  pending: number;
+  running: number;
+  injected: number;
+  failedUnchanged: number;
+  rolledBack: number;
+  rollbackFailed: number;
+  notFound: number;
+  reverted: number;
+  revertFailed: number;
+  skipped: number;
+  /** Agents whose own injection failed: failedUnchanged + rolledBack + rollbackFailed + notFound. */
+  failed: number;
+}
+
+export interface AgentStatusEntry {
+  agentId: string;
+  outcome: AgentOutcome;
+  host: string | null;
+  /** Workflow id of the agent's child workflow, where its full result (trace included) lives. */
+  childWorkflowId: string | null;
+  error?: string;
+}
+
+export interface SwarmProgress {
+  injectionId: string;
+  status: SwarmStatus;
+  wave: Wave;
+  paused: boolean;
+  maxParallel: number;
+  counts: OutcomeCounts;
+  failureBudget: number;
+  deadline: string | null;
+  msUntilDeadline: number | null;
+  run: number;
+  rollout: RolloutSettings | null;
+  agents: { offset: number; limit: number; total: number; items: AgentStatusEntry[] };
+}
+
+export interface SwarmInjectionResult {
+  injectionId: string;
+  status: SwarmStatus;
+  counts: OutcomeCounts;
+  deadlineExceeded: boolean;
+  rollout: RolloutSettings | null;
+  diagnostics: Diagnostic[];
+  /** Per-agent outcomes (compact). Full results are in each child workflow: `${injectionId}/${agentId}`. */
+  agents: AgentStatusEntry[];
+  runs: number;
+  historyEventsPerRun: number[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+export function childWorkflowId(injectionId: string, agentId: string): string {
+  return `${injectionId}/${agentId}`;
+}
+
+export function rollbackWorkflowId(injectionId: string, agentId: string): string {
+  return `${injectionId}/${agentId}/rollback`;
+}
+
+/** Reload ids the agent sees (docs/agent-protocol.md): the injection id, and `<id>.rollback` for its undo. */
+export function forwardReloadId(injectionId: string): string {
+  return injectionId;
+}
+export function rollbackReloadId(injectionId: string): string {
+  return `${injectionId}.rollback`;
+}

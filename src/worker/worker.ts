@@ -1,0 +1,75 @@
+// Builds the injector's Temporal workers: one on the main queue (workflows, compile), one on this Docker host's queue.
+import path from 'node:path';
+import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import { createDockerActivities, createInjectorActivities, DockerActivityDeps, InjectorActivityDeps } from '../../activities';
+import { dockerHostTaskQueue, mainTaskQueue } from '../shared/task-queues';
+
+/** Where the worker finds the workflow code: a prebuilt bundle (tests) or the workflows folder (bundled at start-up). */
+export type WorkflowSource = { bundlePath: string } | { workflowsPath: string };
+
+export const DEFAULT_WORKFLOWS_PATH = path.resolve(__dirname, '..', '..', 'workflows');
+
+export interface InjectorWorkersOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  dockerHostName: string;
+  workflows: WorkflowSource;
+  injectorDeps: InjectorActivityDeps;
+  /** Absent on a process that serves no Docker host. */
+  dockerDeps?: DockerActivityDeps;
+  /** Tuning knobs passed through to both workers (slots, pollers, cache size). */
+  tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>;
+}
+
+export interface InjectorWorkers {
+  workers: Worker[];
+  /** Runs every worker until shutdown() or until one fails; resolves when all have drained. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export async function createInjectorWorkers(options: InjectorWorkersOptions): Promise<InjectorWorkers> {
+  const workflowOptions =
+    'bundlePath' in options.workflows
+      ? { workflowBundle: { codePath: options.workflows.bundlePath } }
+      : { workflowsPath: options.workflows.workflowsPath };
+  const workers: Worker[] = [
+    await Worker.create({
+      connection: options.connection,
+      namespace: options.namespace,
+      taskQueue: mainTaskQueue(options.taskQueue),
+      ...workflowOptions,
+      activities: createInjectorActivities(options.injectorDeps),
+      ...options.tuning,
+    }),
+  ];
+  if (options.dockerDeps) {
+    workers.push(
+      await Worker.create({
+        connection: options.connection,
+        namespace: options.namespace,
+        taskQueue: dockerHostTaskQueue(options.taskQueue, options.dockerHostName),
+        activities: createDockerActivities(options.dockerDeps),
+        ...options.tuning,
+      }),
+    );
+  }
+  return {
+    workers,
+    run: async () => {
+      const runs = workers.map((worker) => worker.run());
+      try {
+        await Promise.all(runs);
+      } catch (err) {
+        // One worker failed: drain the others before reporting, so no task is abandoned mid-flight.
+        for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+        await Promise.allSettled(runs);
+        throw err;
+      }
+    },
+    shutdown: () => {
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}

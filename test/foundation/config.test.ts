@@ -1,0 +1,40 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('config', () => {
+  it('uses the documented defaults when nothing is set', () => {
+    const config = loadConfig({}, '/srv/openclaw');
+    expect(config.temporalAddress).toBeUndefined();
+    expect(config.gatewayPort).toBe(7005);
+    expect(config.gatewayHost).toBe('127.0.0.1');
+    expect(config.taskQueue).toBe('openclaw-injector');
+    expect(config.dockerHostName).toBe('local');
+    expect(config.dataDir).toBe('/srv/openclaw/.data');
+    expect(config.apiTokens).toEqual([]);
+  });
+
+  it('names every bad variable and what it expects, in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ OPENCLAW_GATEWAY_PORT: '70050', TEMPORAL_ADDRESS: 'not an address', OPENCLAW_API_TOKENS: 'short', OPENCLAW_INSECURE_DEV: 'maybe' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('OPENCLAW_GATEWAY_PORT="70050": expected a TCP port from 1 to 65535');
+    expect(message).toContain('TEMPORAL_ADDRESS="not an address": expected host:port');
+    expect(message).toContain('OPENCLAW_API_TOKENS: token #1 must be at least 32 printable characters');
+    expect(message).toContain('OPENCLAW_INSECURE_DEV="maybe": expected a boolean');
+    expect((error as ConfigError).problems).toHaveLength(4);
+  });
+
+  it('reads a signing key as hex or base64 and refuses a short one', () => {
+    expect(loadConfig({ OPENCLAW_SIGNING_KEY: 'ab'.repeat(16) }).signingKey?.length).toBe(16);
+    expect(loadConfig({ OPENCLAW_SIGNING_KEY: Buffer.alloc(24, 7).toString('base64') }).signingKey?.length).toBe(24);
+    expect(() => loadConfig({ OPENCLAW_SIGNING_KEY: 'abcd' })).toThrow(/OPENCLAW_SIGNING_KEY: expected at least 16 bytes/);
+  });
+
+  it('needs DOCKER_CERT_PATH when TLS verification is on', () => {
+    expect(() => loadConfig({ DOCKER_HOST: 'tcp://docker-b:2376', DOCKER_TLS_VERIFY: '1' })).toThrow(/DOCKER_TLS_VERIFY=1 needs DOCKER_CERT_PATH/);
+  });
+});

@@ -1,0 +1,36 @@
+// Test access to the run's Temporal dev server (started once in test/setup/global-setup.ts) and its workflow bundle.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { Config, loadConfig } from '../../src/config';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests through jest so test/setup/global-setup.ts starts the dev server`);
+  return value;
+}
+
+export const testTemporalAddress = (): string => required('OPENCLAW_TEST_TEMPORAL_ADDRESS');
+export const testWorkflowBundle = (): { bundlePath: string } => ({ bundlePath: required('OPENCLAW_TEST_WORKFLOW_BUNDLE') });
+export const testRunDir = (): string => required('OPENCLAW_TEST_RUN_DIR');
+
+/** A config for one test: its own task queue (so tests never steal each other's tasks) and the run's dev server. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    TEMPORAL_ADDRESS: testTemporalAddress(),
+    OPENCLAW_TASK_QUEUE: `test-${randomUUID().slice(0, 8)}`,
+    OPENCLAW_DATA_DIR: testRunDir(),
+    OPENCLAW_INSECURE_DEV: '1',
+    OPENCLAW_LOG_LEVEL: 'warn',
+    ...overrides,
+  });
+}
+
+export async function testClient(): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: testTemporalAddress() });
+  return { client: new Client({ connection }), close: () => connection.close() };
+}
+
+export async function testNativeConnection(): Promise<NativeConnection> {
+  return NativeConnection.connect({ address: testTemporalAddress() });
+}

@@ -1,0 +1,196 @@
+// One agent's injection as a saga: snapshot → inject → reload → trace → verify; on failure or cancellation, restore and reload.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  defineSignal,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ActivityOptions } from '@temporalio/workflow';
+import type { DockerActivities, SnapshotResult } from '../activities';
+import type {
+  AgentInjectionInput,
+  AgentInjectionResult,
+  AgentRollbackInput,
+  AgentRollbackResult,
+  StepTiming,
+  TraceSummary,
+} from '../src/shared/injection-types';
+import { forwardReloadId } from '../src/shared/injection-types';
+import { INJECTION_STATUS } from '../src/shared/search-attributes';
+import {
+  DOCKER_RETRY_BACKOFF,
+  DOCKER_RETRY_INITIAL_INTERVAL,
+  DOCKER_RETRY_MAXIMUM_INTERVAL,
+  DOCKER_STEP_TIMEOUT,
+  ROLLBACK_MIN_ATTEMPTS,
+  TRACE_ACTIVITY_SLACK_MS,
+  TRACE_HEARTBEAT_TIMEOUT,
+} from '../src/shared/timeouts';
+
+/** Sent by the swarm workflow (deadline, failure budget, abort): stop now and roll this agent back. */
+export const abortAgentSignal = defineSignal<[reason: string]>('abortAgent');
+
+/** Failures no retry can mend: the activity raises them with these types and the saga moves straight to rollback. */
+export const NON_RETRYABLE_AGENT_ERRORS = ['AGENT_NOT_FOUND', 'PROGRAM_REFUSED', 'TRACE_TIMEOUT', 'VERIFY_FAILED', 'ARCHIVE_TOO_LARGE', 'ARCHIVE_UNSAFE'];
+
+function dockerActivities(taskQueue: string, retries: number, extra: Partial<ActivityOptions> = {}) {
+  return proxyActivities<DockerActivities>({
+    taskQueue,
+    startToCloseTimeout: DOCKER_STEP_TIMEOUT,
+    retry: {
+      initialInterval: DOCKER_RETRY_INITIAL_INTERVAL,
+      maximumInterval: DOCKER_RETRY_MAXIMUM_INTERVAL,
+      backoffCoefficient: DOCKER_RETRY_BACKOFF,
+      maximumAttempts: retries + 1,
+      nonRetryableErrorTypes: NON_RETRYABLE_AGENT_ERRORS,
+    },
+    ...extra,
+  });
+}
+
+function traceActivities(taskQueue: string, retries: number, traceTimeoutMs: number) {
+  return dockerActivities(taskQueue, retries, {
+    startToCloseTimeout: traceTimeoutMs + TRACE_ACTIVITY_SLACK_MS,
+    heartbeatTimeout: TRACE_HEARTBEAT_TIMEOUT,
+  });
+}
+
+/** The code and message an operator should see for a failure, unwrapped from Temporal's envelopes. */
+export function describeFailure(err: unknown): { code: string; message: string } {
+  let cause: unknown = err;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'APPLICATION_ERROR', message: cause.message };
+  if (isCancellation(cause)) return { code: 'CANCELLED', message: 'cancelled before the agent finished' };
+  if (cause instanceof Error) return { code: cause.name, message: cause.message };
+  return { code: 'UNKNOWN', message: String(cause) };
+}
+
+async function timed<T>(timings: StepTiming[], step: StepTiming['step'], fn: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  try {
+    return await fn();
+  } finally {
+    timings.push({ step, ms: Date.now() - started });
+  }
+}
+
+export async function agentInjectionWorkflow(input: AgentInjectionInput): Promise<AgentInjectionResult> {
+  const startedAt = new Date(workflowInfo().runStartTime).toISOString();
+  const timings: StepTiming[] = [];
+  const reloadId = forwardReloadId(input.injectionId);
+  const steps = dockerActivities(input.dockerTaskQueue, input.retries);
+  const tracer = traceActivities(input.dockerTaskQueue, input.retries, input.traceTimeoutMs);
+  const base = { injectionId: input.injectionId, agentId: input.agentId, programId: input.programId, startedAt, timings };
+
+  // What the forward steps achieved so far; the compensation reads it.
+  const done: { snapshot?: SnapshotResult; trace: TraceSummary | null } = { trace: null };
+  // The forward steps run in their own scope, so an abort signal (or the parent's cancellation) stops them
+  // and the compensation below still runs.
+  const forward = new CancellationScope();
+  let abortReason: string | undefined;
+  setHandler(abortAgentSignal, (reason) => {
+    abortReason = reason;
+    forward.cancel();
+  });
+  try {
+    await forward.run(async () => {
+      const snapshot = await timed(timings, 'snapshot', () => steps.snapshotAgent({ agentId: input.agentId, injectionId: input.injectionId }));
+      done.snapshot = snapshot;
+      const { containerId } = snapshot;
+      await timed(timings, 'inject', () =>
+        steps.injectProgram({ containerId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 }),
+      );
+      await timed(timings, 'reload', () => steps.reloadAgent({ containerId, reloadId }));
+      const trace = await timed(timings, 'trace', () =>
+        tracer.captureTrace({ containerId, reloadId, fromOffset: snapshot.logOffset, timeoutMs: input.traceTimeoutMs }),
+      );
+      done.trace = trace;
+      await timed(timings, 'verify', () => steps.verifyInjection({ containerId, reloadId, programId: input.programId, trace }));
+    });
+    upsertStatus('injected');
+    const previousProgramId = done.snapshot?.previousProgramId ?? null;
+    return { ...base, outcome: 'injected', previousProgramId, trace: done.trace, rollbackTrace: null, finishedAt: now() };
+  } catch (err) {
+    const error = abortReason && isCancellation(err) ? { code: 'ABORTED', message: abortReason } : describeFailure(err);
+    log.warn('agent injection failed', { agentId: input.agentId, ...error });
+    const { snapshot, trace } = done;
+    if (!snapshot) {
+      const outcome = error.code === 'AGENT_NOT_FOUND' ? 'not-found' : 'failed';
+      upsertStatus(outcome);
+      return { ...base, outcome, error, previousProgramId: null, trace, rollbackTrace: null, finishedAt: now() };
+    }
+    // Compensation must finish even when the parent cancels us: that is the whole point of it.
+    const undo = await CancellationScope.nonCancellable(() =>
+      timed(timings, 'rollback', () =>
+        rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs).rollbackAgent({
+          agentId: input.agentId,
+          injectionId: input.injectionId,
+          containerId: snapshot.containerId,
+          timeoutMs: input.traceTimeoutMs,
+        }).then(
+          (rollbackTrace) => ({ ok: true as const, rollbackTrace }),
+          (rollbackErr: unknown) => ({ ok: false as const, rollbackError: describeFailure(rollbackErr) }),
+        ),
+      ),
+    );
+    const outcome = undo.ok ? 'rolled-back' : 'rollback-failed';
+    upsertStatus(outcome);
+    if (!undo.ok) log.error('rollback failed', { agentId: input.agentId, ...undo.rollbackError });
+    return {
+      ...base,
+      outcome,
+      error,
+      rollbackError: undo.ok ? undefined : undo.rollbackError,
+      previousProgramId: snapshot.previousProgramId,
+      trace,
+      rollbackTrace: undo.ok ? undo.rollbackTrace : null,
+      finishedAt: now(),
+    };
+  }
+}
+
+function rollbackSteps(taskQueue: string, retries: number, traceTimeoutMs: number) {
+  return proxyActivities<DockerActivities>({
+    taskQueue,
+    startToCloseTimeout: traceTimeoutMs + TRACE_ACTIVITY_SLACK_MS,
+    heartbeatTimeout: TRACE_HEARTBEAT_TIMEOUT,
+    retry: {
+      initialInterval: DOCKER_RETRY_INITIAL_INTERVAL,
+      maximumInterval: DOCKER_RETRY_MAXIMUM_INTERVAL,
+      backoffCoefficient: DOCKER_RETRY_BACKOFF,
+      maximumAttempts: Math.max(retries + 1, ROLLBACK_MIN_ATTEMPTS),
+      nonRetryableErrorTypes: ['AGENT_NOT_FOUND', 'NO_SNAPSHOT'],
+    },
+  });
+}
+
+/** Undoes an agent that was injected successfully, when the swarm as a whole must go back. */
+export async function agentRollbackWorkflow(input: AgentRollbackInput): Promise<AgentRollbackResult> {
+  try {
+    const trace = await rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs).rollbackAgent({
+      agentId: input.agentId,
+      injectionId: input.injectionId,
+      containerId: null,
+      timeoutMs: input.traceTimeoutMs,
+    });
+    upsertStatus('rolled-back');
+    return { agentId: input.agentId, outcome: 'rolled-back', trace };
+  } catch (err) {
+    upsertStatus('rollback-failed');
+    return { agentId: input.agentId, outcome: 'rollback-failed', error: describeFailure(err), trace: null };
+  }
+}
+
+function upsertStatus(status: string): void {
+  upsertSearchAttributes([{ key: INJECTION_STATUS, value: status }]);
+}
+
+function now(): string {
+  return new Date().toISOString();
+}
