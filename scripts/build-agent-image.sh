@@ -6,7 +6,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BASE_IMAGE="${OPENCLAW_AGENT_BASE_IMAGE:-openclaw/node-base:local}"
 AGENT_REPO="openclaw/agent"
-CONTEXT_DIR="$ROOT/dist/agent-image"
 DOCKERFILE="$ROOT/src/agent/Dockerfile"
 AGENT_UID=1000
 HASH_CHARS=16
@@ -50,10 +49,12 @@ else
   exit 1
 fi
 
-rm -rf "$CONTEXT_DIR"
+# A private build context per run, so concurrent runs (parallel test workers) never share a directory.
+CONTEXT_DIR="$(mktemp -d)"
+trap 'rm -rf "$CONTEXT_DIR"' EXIT
 mkdir -p "$CONTEXT_DIR/skeleton/injected-programs" "$CONTEXT_DIR/skeleton/logs" "$CONTEXT_DIR/skeleton/state"
-(cd "$ROOT" && npx tsc -p src/agent/tsconfig.json)
-say "compiled the agent runtime into ${CONTEXT_DIR#"$ROOT/"}/runtime"
+(cd "$ROOT" && npx tsc -p src/agent/tsconfig.json --outDir "$CONTEXT_DIR/runtime")
+say "compiled the agent runtime (src/agent, src/bytecode)"
 
 # Content hash: the Dockerfile, every file in the context (path and bytes), and the base image id.
 base_id="$(docker image inspect --format '{{.Id}}' "$BASE_IMAGE")"

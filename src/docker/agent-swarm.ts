@@ -1,0 +1,123 @@
+// Starts and removes labelled reference-agent containers: used by `npm run swarm:up|down`, the tests and the benchmark.
+import Docker from 'dockerode';
+import { AGENT_NAME_PATTERN, LABEL_AGENT_ID, LABEL_GROUP, LABEL_ROLE, LABEL_ROLE_AGENT } from '../agent/protocol';
+import { classifyDockerError, DockerConnectionOptions, dockerodeFor } from './dockerode-adapter';
+import { DockerAdapterError } from './errors';
+
+export const AGENT_IMAGE = 'openclaw/agent:local';
+/** Memory limit per agent container; the reference agent idles well under it (see README). */
+export const AGENT_MEMORY_LIMIT_BYTES = 128 * 1024 * 1024;
+export const AGENT_PIDS_LIMIT = 64;
+export const MAX_SWARM_COUNT = 2_000;
+/** Containers created at once while starting a swarm. */
+export const SWARM_START_CONCURRENCY = 8;
+/** The label that marks containers the swarm tooling made, so `down` never touches anything else. */
+export const LABEL_SWARM = 'openclaw.swarm';
+
+export interface SwarmUpOptions {
+  count: number;
+  group?: string;
+  /** Agent ids are `<prefix>-<n>`, n from 1; container names `openclaw-agent-<prefix>-<n>`. */
+  prefix: string;
+  signingKey: Buffer;
+  image?: string;
+  memoryBytes?: number;
+  extraLabels?: Record<string, string>;
+  extraEnv?: Record<string, string>;
+}
+
+export interface StartedAgent {
+  agentId: string;
+  containerId: string;
+  containerName: string;
+}
+
+export interface SwarmManager {
+  up(options: SwarmUpOptions): Promise<StartedAgent[]>;
+  /** Removes (forcibly) swarm-made agent containers: all, or those whose labels match every given label. */
+  down(match?: Record<string, string>): Promise<number>;
+}
+
+async function inBatches<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+export function createSwarmManager(connection: DockerConnectionOptions): SwarmManager {
+  const docker: Docker = dockerodeFor(connection);
+
+  return {
+    async up(options) {
+      if (!Number.isInteger(options.count) || options.count < 1 || options.count > MAX_SWARM_COUNT) {
+        throw new DockerAdapterError('INVALID_ARGUMENT', `count must be an integer from 1 to ${MAX_SWARM_COUNT}`);
+      }
+      if (options.group !== undefined && !AGENT_NAME_PATTERN.test(options.group)) {
+        throw new DockerAdapterError('INVALID_ARGUMENT', `group ${JSON.stringify(options.group)} must match ${AGENT_NAME_PATTERN}`);
+      }
+      const ids = Array.from({ length: options.count }, (_, i) => `${options.prefix}-${i + 1}`);
+      const bad = ids.find((id) => !AGENT_NAME_PATTERN.test(id));
+      if (bad) throw new DockerAdapterError('INVALID_ARGUMENT', `agent id ${JSON.stringify(bad)} must match ${AGENT_NAME_PATTERN}: shorten the prefix`);
+      return inBatches(ids, SWARM_START_CONCURRENCY, async (agentId) => {
+        const containerName = `openclaw-agent-${agentId}`;
+        try {
+          const container = await docker.createContainer({
+            name: containerName,
+            Image: options.image ?? AGENT_IMAGE,
+            Labels: {
+              ...options.extraLabels,
+              [LABEL_SWARM]: '1',
+              [LABEL_ROLE]: LABEL_ROLE_AGENT,
+              [LABEL_AGENT_ID]: agentId,
+              ...(options.group ? { [LABEL_GROUP]: options.group } : {}),
+            },
+            Env: Object.entries({
+              ...options.extraEnv,
+              OPENCLAW_SIGNING_KEY: options.signingKey.toString('hex'),
+              OPENCLAW_AGENT_ID: agentId,
+              ...(options.group ? { OPENCLAW_AGENT_GROUP: options.group } : {}),
+            }).map(([k, v]) => `${k}=${v}`),
+            HostConfig: {
+              Memory: options.memoryBytes ?? AGENT_MEMORY_LIMIT_BYTES,
+              MemorySwap: options.memoryBytes ?? AGENT_MEMORY_LIMIT_BYTES,
+              PidsLimit: AGENT_PIDS_LIMIT,
+              NetworkMode: 'none',
+              ReadonlyRootfs: false,
+              RestartPolicy: { Name: 'no' },
+            },
+          });
+          await container.start();
+          return { agentId, containerId: container.id, containerName };
+        } catch (err) {
+          throw classifyDockerError(err, `start agent ${agentId}`);
+        }
+      });
+    },
+
+    async down(match = {}) {
+      const labels = [`${LABEL_SWARM}=1`, `${LABEL_ROLE}=${LABEL_ROLE_AGENT}`, ...Object.entries(match).map(([k, v]) => `${k}=${v}`)];
+      let summaries: Docker.ContainerInfo[];
+      try {
+        summaries = await docker.listContainers({ all: true, filters: { label: labels } });
+      } catch (err) {
+        throw classifyDockerError(err, 'list swarm containers');
+      }
+      await inBatches(summaries, SWARM_START_CONCURRENCY, async (summary) => {
+        try {
+          await docker.getContainer(summary.Id).remove({ force: true, v: true });
+        } catch (err) {
+          const classified = classifyDockerError(err, `remove ${summary.Id}`, summary.Id);
+          if (classified.code !== 'CONTAINER_NOT_FOUND') throw classified;
+        }
+      });
+      return summaries.length;
+    },
+  };
+}

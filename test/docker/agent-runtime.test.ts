@@ -1,0 +1,296 @@
+// The agent runtime in-process, on temp directories: the reload protocol, verification, traces, supersede, rotation, restart.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createAgentRuntime, AgentRuntime } from '../../src/agent/agent-runtime';
+import { HandlerRegistry } from '../../src/agent/handler-registry';
+import {
+  AgentTraceLine,
+  CURRENT_FILE,
+  EXECUTION_LOG_FILE,
+  formatReloadSignal,
+  MAX_TRACE_LINE_BYTES,
+  parseCurrent,
+  PROGRAM_FILE,
+  RELOAD_SIGNAL_FILE,
+  ROTATED_LOG_FILE,
+  stagedProgramFile,
+} from '../../src/agent/protocol';
+import { registerReferenceHandlers } from '../../src/agent/reference-handlers';
+import { serializeTraceLine } from '../../src/agent/trace-writer';
+import { buildProgram, ms, percent, REDUCE_15, text, withBadSignature } from '../support/programs';
+
+interface Dirs {
+  root: string;
+  programs: string;
+  logs: string;
+  state: string;
+}
+
+const key = randomBytes(32);
+let dirs: Dirs;
+let runtime: AgentRuntime | null = null;
+
+function newDirs(): Dirs {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'openclaw-agent-'));
+  return { root, programs: path.join(root, 'programs'), logs: path.join(root, 'logs'), state: path.join(root, 'state') };
+}
+
+function startRuntime(options: { timeLimitMs?: number; rotateBytes?: number; registry?: HandlerRegistry } = {}): AgentRuntime {
+  runtime = createAgentRuntime({
+    programsDir: dirs.programs,
+    logsDir: dirs.logs,
+    stateDir: dirs.state,
+    signingKey: key,
+    registry: options.registry ?? registerReferenceHandlers(new HandlerRegistry()),
+    limits: { maxSteps: 10_000, timeLimitMs: options.timeLimitMs ?? 10_000 },
+    identity: { agentId: 'agent-1', group: 'g' },
+    pollIntervalMs: 60_000, // the tests drive checks themselves
+    rotateBytes: options.rotateBytes,
+    log: () => undefined,
+  });
+  return runtime;
+}
+
+/** What the injector does: stage the program, then write the signal. */
+function inject(reloadId: string, program: Buffer | null): void {
+  if (program) writeFileSync(path.join(dirs.programs, stagedProgramFile(reloadId)), program);
+  writeFileSync(path.join(dirs.programs, RELOAD_SIGNAL_FILE), formatReloadSignal(reloadId, program !== null));
+}
+
+async function injectAndSettle(agent: AgentRuntime, reloadId: string, program: Buffer | null): Promise<void> {
+  inject(reloadId, program);
+  await agent.checkNow();
+  await agent.idle();
+}
+
+function traceLines(file = EXECUTION_LOG_FILE): AgentTraceLine[] {
+  const full = path.join(dirs.logs, file);
+  if (!existsSync(full)) return [];
+  return readFileSync(full, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as AgentTraceLine);
+}
+
+const linesOf = (reloadId: string) => traceLines().filter((l) => l.injectionId === reloadId);
+const finalOf = (reloadId: string) => linesOf(reloadId).find((l) => 'final' in l);
+const current = () => parseCurrent(readFileSync(path.join(dirs.programs, CURRENT_FILE), 'utf8'));
+
+beforeEach(() => {
+  dirs = newDirs();
+});
+
+afterEach(async () => {
+  await runtime?.stop();
+  runtime = null;
+  rmSync(dirs.root, { recursive: true, force: true });
+});
+
+describe('agent runtime, in-process', () => {
+  test('a signed program is swapped in, run, and traced step by step with one final line', async () => {
+    const agent = startRuntime();
+    agent.start();
+    const program = buildProgram('prog-a', [REDUCE_15, { name: 'OPTIMIZE_THROUGHPUT', amount: percent(20) }], key);
+    await injectAndSettle(agent, 'inj-1', program);
+
+    const lines = linesOf('inj-1');
+    expect(lines.map((l) => ('final' in l ? 'final' : `${l.step}:${l.status}`))).toEqual(['1:executing', '1:completed', '2:executing', '2:completed', 'final']);
+    expect(lines[0]).toMatchObject({ v: 1, programId: 'prog-a', instruction: 'REDUCE_COSTS BY 15% {BUDGET: $500, METRICS: latency, memory}' });
+    expect(lines[1]).toMatchObject({ outcome: { reducedByPercent: 15, budget: 500, metrics: 'latency, memory' } });
+    const final = finalOf('inj-1');
+    expect(final).toMatchObject({ final: true, status: 'completed', steps: 2, programId: 'prog-a' });
+    if (final && 'final' in final) {
+      expect(final.memory.peakBytes).toBeGreaterThanOrEqual(final.memory.initialBytes);
+      expect(final.cpu.userMs).toBeGreaterThanOrEqual(0);
+    }
+    expect(readFileSync(path.join(dirs.programs, PROGRAM_FILE))).toEqual(program);
+    expect(existsSync(path.join(dirs.programs, stagedProgramFile('inj-1')))).toBe(false);
+    expect(current()).toMatchObject({ programId: 'prog-a', reloadId: 'inj-1' });
+  });
+
+  test('a program with a bad signature is refused, its staged file deleted, and the previous program kept', async () => {
+    const agent = startRuntime();
+    agent.start();
+    const good = buildProgram('prog-good', [REDUCE_15], key);
+    await injectAndSettle(agent, 'inj-good', good);
+    await injectAndSettle(agent, 'inj-bad', withBadSignature(buildProgram('prog-evil', [REDUCE_15], key)));
+
+    expect(linesOf('inj-bad')).toEqual([expect.objectContaining({ final: true, status: 'error', programId: null, error: expect.objectContaining({ code: 'BC_BAD_SIGNATURE' }) })]);
+    expect(readFileSync(path.join(dirs.programs, PROGRAM_FILE))).toEqual(good);
+    expect(existsSync(path.join(dirs.programs, stagedProgramFile('inj-bad')))).toBe(false);
+    expect(current()).toMatchObject({ programId: 'prog-good', reloadId: 'inj-good' });
+  });
+
+  test('a program signed with another key is refused with BC_WRONG_KEY, a corrupted one with BC_BAD_CHECKSUM', async () => {
+    const agent = startRuntime();
+    agent.start();
+    await injectAndSettle(agent, 'inj-other-key', buildProgram('p', [REDUCE_15], randomBytes(32)));
+    const corrupted = buildProgram('p', [REDUCE_15], key);
+    corrupted[corrupted.length - 2] ^= 0x01;
+    await injectAndSettle(agent, 'inj-corrupt', corrupted);
+    expect(finalOf('inj-other-key')).toMatchObject({ status: 'error', error: { code: 'BC_WRONG_KEY' } });
+    expect(finalOf('inj-corrupt')).toMatchObject({ status: 'error', error: { code: 'BC_BAD_CHECKSUM' } });
+    expect(existsSync(path.join(dirs.programs, PROGRAM_FILE))).toBe(false);
+  });
+
+  test('an unknown directive gives an error step and an error final line, and the agent keeps serving', async () => {
+    const agent = startRuntime();
+    agent.start();
+    await injectAndSettle(agent, 'inj-unknown', buildProgram('p', [REDUCE_15, { name: 'LAUNCH_ROCKETS' }], key));
+    expect(linesOf('inj-unknown').map((l) => l.status)).toEqual(['executing', 'completed', 'executing', 'error', 'error']);
+    expect(finalOf('inj-unknown')).toMatchObject({ status: 'error', steps: 2, error: { code: 'VM_UNKNOWN_DIRECTIVE' } });
+    await injectAndSettle(agent, 'inj-after', buildProgram('p2', [REDUCE_15], key));
+    expect(finalOf('inj-after')).toMatchObject({ status: 'completed' });
+  });
+
+  test('SIMULATE_FAILURE fails its step with the given message', async () => {
+    const agent = startRuntime();
+    agent.start();
+    await injectAndSettle(agent, 'inj-fail', buildProgram('p', [{ name: 'SIMULATE_FAILURE', params: { MESSAGE: text('disk on fire') } }], key));
+    expect(finalOf('inj-fail')).toMatchObject({ status: 'error', error: { code: 'VM_DIRECTIVE_FAILED', message: expect.stringContaining('disk on fire') } });
+  });
+
+  test('a program running past its time limit ends with VM_TIME_LIMIT', async () => {
+    const agent = startRuntime({ timeLimitMs: 100 });
+    agent.start();
+    await injectAndSettle(agent, 'inj-slow', buildProgram('p', [{ name: 'SIMULATE_WORK', amount: ms(5_000) }], key));
+    expect(finalOf('inj-slow')).toMatchObject({ status: 'error', error: { code: 'VM_TIME_LIMIT' } });
+  });
+
+  test('a new valid reload supersedes the running program, which ends with SUPERSEDED', async () => {
+    const agent = startRuntime();
+    agent.start();
+    inject('inj-long', buildProgram('p-long', [{ name: 'SIMULATE_WORK', amount: ms(30_000) }], key));
+    await agent.checkNow();
+    await injectAndSettle(agent, 'inj-next', buildProgram('p-next', [REDUCE_15], key));
+    expect(finalOf('inj-long')).toMatchObject({ status: 'error', error: { code: 'SUPERSEDED' } });
+    expect(finalOf('inj-next')).toMatchObject({ status: 'completed' });
+    const order = traceLines().filter((l) => 'final' in l).map((l) => l.injectionId);
+    expect(order).toEqual(['inj-long', 'inj-next']);
+  });
+
+  test('an invalid reload does not disturb the program that is running', async () => {
+    const agent = startRuntime();
+    agent.start();
+    inject('inj-work', buildProgram('p-work', [{ name: 'SIMULATE_WORK', amount: ms(300) }], key));
+    await agent.checkNow();
+    await injectAndSettle(agent, 'inj-forged', withBadSignature(buildProgram('p', [REDUCE_15], key)));
+    expect(finalOf('inj-forged')).toMatchObject({ status: 'error', error: { code: 'BC_BAD_SIGNATURE' } });
+    expect(finalOf('inj-work')).toMatchObject({ status: 'completed' });
+  });
+
+  test('each reload id is acted on once, also after a restart; a null program clears the active one', async () => {
+    let agent = startRuntime();
+    agent.start();
+    const program = buildProgram('p', [REDUCE_15], key);
+    await injectAndSettle(agent, 'inj-once', program);
+    await injectAndSettle(agent, 'inj-once', program); // same signal again
+    await agent.stop();
+    agent = startRuntime();
+    agent.start();
+    await agent.checkNow();
+    await agent.idle();
+    expect(linesOf('inj-once').filter((l) => 'final' in l)).toHaveLength(1);
+
+    await injectAndSettle(agent, 'inj-once.rollback', null);
+    expect(finalOf('inj-once.rollback')).toMatchObject({ status: 'completed', steps: 0, programId: null });
+    expect(existsSync(path.join(dirs.programs, PROGRAM_FILE))).toBe(false);
+    expect(current()).toMatchObject({ programId: null, reloadId: 'inj-once.rollback' });
+  });
+
+  test('a half-written signal is ignored and the completed one is processed', async () => {
+    const agent = startRuntime();
+    agent.start();
+    writeFileSync(path.join(dirs.programs, stagedProgramFile('inj-half')), buildProgram('p', [REDUCE_15], key));
+    const full = formatReloadSignal('inj-half', true);
+    writeFileSync(path.join(dirs.programs, RELOAD_SIGNAL_FILE), full.slice(0, 12));
+    await agent.checkNow();
+    await agent.idle();
+    expect(linesOf('inj-half')).toEqual([]);
+    writeFileSync(path.join(dirs.programs, RELOAD_SIGNAL_FILE), full);
+    await agent.checkNow();
+    await agent.idle();
+    expect(finalOf('inj-half')).toMatchObject({ status: 'completed' });
+  });
+
+  test('the watcher picks up a signal without being asked', async () => {
+    const agent = startRuntime();
+    agent.start();
+    inject('inj-watched', buildProgram('p', [REDUCE_15], key));
+    const deadline = Date.now() + 5_000;
+    while (!finalOf('inj-watched') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(finalOf('inj-watched')).toMatchObject({ status: 'completed' });
+  });
+
+  test('a missing staged file or a program name that is not the staged name is refused', async () => {
+    const agent = startRuntime();
+    agent.start();
+    writeFileSync(path.join(dirs.programs, RELOAD_SIGNAL_FILE), formatReloadSignal('inj-missing', true));
+    await agent.checkNow();
+    writeFileSync(path.join(dirs.programs, RELOAD_SIGNAL_FILE), JSON.stringify({ v: 1, id: 'inj-path', program: '../../etc/passwd' }));
+    await agent.checkNow();
+    await agent.idle();
+    expect(finalOf('inj-missing')).toMatchObject({ status: 'error', error: { code: 'RELOAD_STAGED_MISSING' } });
+    expect(finalOf('inj-path')).toMatchObject({ status: 'error', error: { code: 'RELOAD_BAD_PROGRAM_NAME' } });
+  });
+
+  test('a run cut off by a crash gets an AGENT_RESTARTED final line when the agent comes back', async () => {
+    const agent = startRuntime();
+    agent.start();
+    inject('inj-crash', buildProgram('p', [{ name: 'SIMULATE_WORK', amount: ms(30_000) }], key));
+    await agent.checkNow();
+    // Simulate a crash: the state file says a run is in flight, and no final line was written.
+    const stateFile = path.join(dirs.state, 'agent-state.json');
+    const saved = readFileSync(stateFile);
+    await agent.stop();
+    writeFileSync(stateFile, saved);
+    const logFile = path.join(dirs.logs, EXECUTION_LOG_FILE);
+    writeFileSync(logFile, readFileSync(logFile, 'utf8').split('\n').filter((l) => !l.includes('"final"')).join('\n'));
+
+    const again = startRuntime();
+    again.start();
+    await again.idle();
+    expect(linesOf('inj-crash').filter((l) => 'final' in l)).toEqual([expect.objectContaining({ status: 'error', error: expect.objectContaining({ code: 'AGENT_RESTARTED' }) })]);
+  });
+
+  test('the log rotates past its size limit, between runs only', async () => {
+    const agent = startRuntime({ rotateBytes: 1_000 });
+    agent.start();
+    const program = buildProgram('p', [REDUCE_15, REDUCE_15, REDUCE_15, REDUCE_15], key);
+    await injectAndSettle(agent, 'inj-r1', program);
+    expect(statSync(path.join(dirs.logs, EXECUTION_LOG_FILE)).size).toBeGreaterThan(1_000); // a run is never split
+    await injectAndSettle(agent, 'inj-r2', program);
+    expect(traceLines(ROTATED_LOG_FILE).every((l) => l.injectionId === 'inj-r1')).toBe(true);
+    expect(traceLines().every((l) => l.injectionId === 'inj-r2')).toBe(true);
+    expect(linesOf('inj-r2')).toHaveLength(9);
+  });
+
+  test('trace lines never exceed their byte bound', () => {
+    const line = serializeTraceLine({
+      v: 1,
+      injectionId: 'i',
+      programId: 'p',
+      step: 1,
+      instruction: 'X'.repeat(10_000),
+      status: 'error',
+      error: 'e'.repeat(10_000),
+      outcome: { big: 'y'.repeat(10_000) },
+      ts: new Date().toISOString(),
+    });
+    expect(Buffer.byteLength(line)).toBeLessThanOrEqual(MAX_TRACE_LINE_BYTES);
+    expect(JSON.parse(line)).toMatchObject({ outcome: { truncated: true } });
+  });
+
+  test('handlers are pluggable by directive name, and names are validated', async () => {
+    const registry = registerReferenceHandlers(new HandlerRegistry()).registerHandler('SAY_HELLO', (call) => ({ hello: call.step }));
+    expect(() => registry.registerHandler('SAY_HELLO', () => undefined)).toThrow(/already registered/);
+    expect(() => registry.registerHandler('../x', () => undefined)).toThrow(/must match/);
+    const agent = startRuntime({ registry });
+    agent.start();
+    await injectAndSettle(agent, 'inj-hello', buildProgram('p', [{ name: 'SAY_HELLO' }], key));
+    expect(linesOf('inj-hello')[1]).toMatchObject({ status: 'completed', outcome: { hello: 1 } });
+  });
+});
+

@@ -1,0 +1,94 @@
+// Real agent containers for Docker tests: builds the image when missing, starts a labelled group per test file, removes it after.
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { HEARTBEAT_FILE } from '../../src/agent/heartbeat';
+import { LABEL_GROUP } from '../../src/agent/protocol';
+import { loadConfig } from '../../src/config';
+import { createAgentChannel, createDockerAdapter, AgentChannel, AgentRef, DockerAdapter } from '../../src/docker';
+import { createSwarmManager, StartedAgent } from '../../src/docker/agent-swarm';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const TEST_LABEL = 'openclaw.test';
+/** How long a fresh agent may take to write its first heartbeat. */
+export const AGENT_READY_TIMEOUT_MS = 30_000;
+const READY_POLL_MS = 50;
+const IMAGE_BUILD_TIMEOUT_MS = 300_000;
+
+let imageBuild: Promise<void> | null = null;
+
+/** Runs scripts/build-agent-image.sh once per test process: it skips when the content-hash tag exists. */
+export function ensureAgentImage(): Promise<void> {
+  imageBuild ??= promisify(execFile)('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-agent-image.sh')], {
+    cwd: PROJECT_ROOT,
+    timeout: IMAGE_BUILD_TIMEOUT_MS,
+  }).then(() => undefined);
+  return imageBuild;
+}
+
+export function testDockerConnection(): { dockerHost: string; tlsVerify: boolean; certPath?: string } {
+  const config = loadConfig({ ...process.env, OPENCLAW_SIGNING_KEY: '' });
+  return { dockerHost: config.dockerHost, tlsVerify: config.dockerTlsVerify, certPath: config.dockerCertPath };
+}
+
+export interface TestAgents {
+  group: string;
+  signingKey: Buffer;
+  adapter: DockerAdapter;
+  channel: AgentChannel;
+  agents: AgentRef[];
+  /** Starts more agents in the same group (same key). */
+  add(count: number, prefix: string): Promise<AgentRef[]>;
+  remove(): Promise<void>;
+}
+
+/** Waits, by polling the heartbeat file, until each agent's runtime is up and watching. */
+export async function waitUntilReady(adapter: DockerAdapter, containerIds: string[]): Promise<void> {
+  const deadline = Date.now() + AGENT_READY_TIMEOUT_MS;
+  await Promise.all(
+    containerIds.map(async (id) => {
+      for (;;) {
+        const stat = await adapter.stat(id, HEARTBEAT_FILE);
+        if (stat.found) return;
+        if (Date.now() > deadline) throw new Error(`agent container ${id} wrote no heartbeat in ${AGENT_READY_TIMEOUT_MS} ms`);
+        await new Promise((r) => setTimeout(r, READY_POLL_MS));
+      }
+    }),
+  );
+}
+
+/** Starts `count` agents in a fresh group `<name>-<random>`, labelled openclaw.test=1; call remove() in afterAll. */
+export async function startAgents(count: number, options: { name: string; env?: Record<string, string> }): Promise<TestAgents> {
+  await ensureAgentImage();
+  const connection = testDockerConnection();
+  const adapter = createDockerAdapter(connection);
+  const swarm = createSwarmManager(connection);
+  const group = `${options.name}-${randomBytes(3).toString('hex')}`;
+  const signingKey = randomBytes(32);
+  const toRef = (s: StartedAgent): AgentRef => ({ ...s, group, running: true });
+  const add = async (n: number, prefix: string) => {
+    const started = await swarm.up({ count: n, group, prefix: `${group}-${prefix}`, signingKey, extraLabels: { [TEST_LABEL]: '1' }, extraEnv: options.env });
+    await waitUntilReady(adapter, started.map((s) => s.containerId));
+    return started.map(toRef);
+  };
+  const remove = async () => {
+    await swarm.down({ [TEST_LABEL]: '1', [LABEL_GROUP]: group });
+  };
+  let agents: AgentRef[];
+  try {
+    agents = count > 0 ? await add(count, 'a') : [];
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return {
+    group,
+    signingKey,
+    adapter,
+    channel: createAgentChannel(adapter),
+    agents,
+    add,
+    remove,
+  };
+}
