@@ -1,0 +1,56 @@
+// What a CLI command may touch: output streams, files, stdin and the signing key, injected so tests run in-process.
+import { readFile } from 'node:fs/promises';
+import { loadConfig } from '../config';
+import { loadSigningKey } from '../shared/signing-key';
+
+export interface TextSink {
+  write(text: string): void;
+}
+
+export interface CliIo {
+  stdout: TextSink;
+  stderr: TextSink;
+  readFile(path: string): Promise<string>;
+  /** Reads all of stdin, up to maxBytes; more than that is an error. */
+  readStdin(maxBytes: number): Promise<string>;
+  /** The HMAC key shared with the agents; loaded on demand because not every command needs it. */
+  signingKey(): Buffer;
+}
+
+export interface CliCommand {
+  name: string;
+  summary: string;
+  usage: string;
+  /** Resolves to the process exit code: 0 done, 1 the operation failed, 2 bad usage or environment. */
+  run(argv: string[], io: CliIo): Promise<number>;
+}
+
+export class CliUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliUsageError';
+  }
+}
+
+async function readStdin(maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of process.stdin) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    total += buffer.length;
+    if (total > maxBytes) throw new CliUsageError(`stdin is over ${maxBytes} bytes`);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The real process: console streams, the filesystem, and the configured signing key. */
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    readFile: (path) => readFile(path, 'utf8'),
+    readStdin,
+    signingKey: () => loadSigningKey(loadConfig()).key,
+  };
+}

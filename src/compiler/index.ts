@@ -1,0 +1,122 @@
+// The DSL compiler: source + context → parse → check/fold → bytecode v1, signed. Pure, never throws.
+import { BytecodeError, encodeProgram, MIN_SIGNING_KEY_BYTES } from '../bytecode/format';
+import { DEFAULT_DIRECTIVES, DirectiveCatalogue } from './catalogue';
+import { check, DirectiveSummary } from './check';
+import { generate } from './codegen';
+import { Diagnostic, diagnosticAt } from './diagnostics';
+import type { Position } from './ast';
+import { parseProgram } from './grammar';
+import { MAX_SOURCE_BYTES, MAX_NESTING_DEPTH } from './limits';
+import { findExcessNesting } from './nesting';
+import type { RolloutSettings } from './rollout';
+
+export type { Severity, Diagnostic, DiagnosticCode } from './diagnostics';
+export { DIAGNOSTIC_CODES, formatDiagnostic } from './diagnostics';
+export type { Share, RolloutSettings } from './rollout';
+export { ROLLOUT_DEFAULTS, ROLLOUT_KEYS } from './rollout';
+export type { DirectiveSummary } from './check';
+export type { DirectiveCatalogue, DirectiveSpec, ValueSpec, ScalarKind } from './catalogue';
+export { DEFAULT_DIRECTIVES, RUNTIME_VARIABLES } from './catalogue';
+export * from './limits';
+
+export interface CompileOptions {
+  /** Written into the bytecode: the injection id, or another caller-chosen id (at most 128 UTF-8 bytes). */
+  programId: string;
+  /** HMAC-SHA256 key shared with the agents. */
+  signingKey: Buffer;
+  /** The directives the agents implement; DEFAULT_DIRECTIVES when omitted. */
+  directives?: DirectiveCatalogue;
+  /** Constant folding and dead-branch removal; default true. Checks and rollout are the same either way. */
+  optimize?: boolean;
+}
+
+export interface CompileResult {
+  ok: boolean;
+  bytecode: Buffer | null;
+  rollout: RolloutSettings | null;
+  directives: DirectiveSummary[];
+  diagnostics: Diagnostic[];
+}
+
+function failed(diagnostics: Diagnostic[], directives: DirectiveSummary[] = []): CompileResult {
+  return { ok: false, bytecode: null, rollout: null, directives, diagnostics };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Compiles a program; every problem, including bad arguments, comes back as a diagnostic. */
+export function compile(source: string, context: Record<string, unknown> | undefined, options: CompileOptions): CompileResult {
+  try {
+    return compileChecked(source, context, options);
+  } catch (err) {
+    const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    return failed([diagnosticAt('INTERNAL_ERROR', `the compiler failed unexpectedly (${detail}); please report this program`)]);
+  }
+}
+
+function compileChecked(source: unknown, context: unknown, options: unknown): CompileResult {
+  if (typeof source !== 'string') return failed([diagnosticAt('INVALID_INPUT', 'the source must be a string')]);
+  if (context !== undefined && !isRecord(context)) return failed([diagnosticAt('INVALID_INPUT', 'the context must be a JSON object')]);
+  if (!isRecord(options) || typeof options.programId !== 'string' || !Buffer.isBuffer(options.signingKey)) {
+    return failed([diagnosticAt('INVALID_INPUT', 'options need a programId string and a signingKey Buffer')]);
+  }
+  if (options.signingKey.length < MIN_SIGNING_KEY_BYTES) {
+    return failed([diagnosticAt('INVALID_INPUT', `the signing key must be at least ${MIN_SIGNING_KEY_BYTES} bytes`)]);
+  }
+  const catalogue = isRecord(options.directives) ? (options.directives as DirectiveCatalogue) : DEFAULT_DIRECTIVES;
+  const optimize = options.optimize !== false;
+
+  const bytes = Buffer.byteLength(source, 'utf8');
+  if (bytes > MAX_SOURCE_BYTES) {
+    return failed([diagnosticAt('PROGRAM_TOO_LARGE', `the program is ${bytes} bytes, over the ${MAX_SOURCE_BYTES}-byte limit; split it into several injections`)]);
+  }
+  const tooDeep = findExcessNesting(source);
+  if (tooDeep) {
+    return failed([diagnosticAt('NESTING_TOO_DEEP', `brackets nest deeper than ${MAX_NESTING_DEPTH} levels here; flatten the program`, tooDeep)]);
+  }
+
+  const parsed = parseProgram(source);
+  if (!parsed.ok) return failed([syntaxDiagnostic(source, parsed)]);
+
+  const checked = check(parsed.program.statements, context ?? {}, catalogue, optimize);
+  if (checked.diagnostics.some((d) => d.severity === 'error')) return failed(checked.diagnostics, checked.directives);
+
+  const generated = generate(options.programId, checked.statements);
+  const diagnostics = [...checked.diagnostics, ...generated.diagnostics];
+  if (generated.diagnostics.length > 0) return failed(diagnostics, checked.directives);
+  try {
+    const bytecode = encodeProgram(generated.body, options.signingKey);
+    return { ok: true, bytecode, rollout: checked.rollout, directives: checked.directives, diagnostics };
+  } catch (err) {
+    if (!(err instanceof BytecodeError)) throw err;
+    const code = err.code === 'BC_TOO_LARGE' || err.code === 'BC_LIMIT' ? 'PROGRAM_TOO_LARGE' : 'INTERNAL_ERROR';
+    return failed([...diagnostics, diagnosticAt(code, `the bytecode cannot be written: ${err.message}`)], checked.directives);
+  }
+}
+
+function syntaxDiagnostic(source: string, failure: { at: Position; expected: string[] }): Diagnostic {
+  const { offset, line, column } = failure.at;
+  const expected = [...new Set(failure.expected.map(readableExpectation))].sort();
+  const found = offset >= source.length ? 'the end of the program' : describeFound(source, offset);
+  const message = `expected ${joinOr(expected)}, found ${found}`;
+  return { code: 'SYNTAX_ERROR', severity: 'error', message, line, column, offset, endLine: line, endColumn: column + 1, expected };
+}
+
+function readableExpectation(e: string): string {
+  if (e === 'EOF') return 'the end of the program';
+  return e;
+}
+
+function describeFound(source: string, offset: number): string {
+  const c = source[offset];
+  if (c === '\n' || c === '\r') return 'the end of the line';
+  const word = /^[A-Za-z0-9_$%.]+/.exec(source.slice(offset, offset + 40));
+  return word ? `'${word[0]}'` : `'${c}'`;
+}
+
+function joinOr(items: string[]): string {
+  if (items.length <= 1) return items[0] ?? 'something else';
+  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+}
