@@ -92,3 +92,23 @@ export async function startAgents(count: number, options: { name: string; env?: 
     remove,
   };
 }
+
+export interface ReloadOutcome {
+  snapshot: Awaited<ReturnType<AgentChannel['snapshot']>>;
+  trace: Awaited<ReturnType<AgentChannel['readTrace']>>;
+}
+
+/** One injection through the channel, as the agentInjection workflow does it: snapshot, stage, reload, read the trace. */
+export async function reloadAndTrace(
+  channel: AgentChannel,
+  containerId: string,
+  reloadId: string,
+  program: Buffer | null,
+  timeoutMs = AGENT_READY_TIMEOUT_MS,
+): Promise<ReloadOutcome> {
+  const snapshot = await channel.snapshot(containerId);
+  await channel.stage(containerId, reloadId, program);
+  await channel.reload(containerId, reloadId, program !== null);
+  const trace = await channel.readTrace(containerId, reloadId, snapshot.logOffset, { timeoutMs });
+  return { snapshot, trace };
+}

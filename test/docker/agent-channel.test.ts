@@ -1,0 +1,154 @@
+// The injector's side of the protocol against an in-memory container: trace reading, rotation, timeouts, stops.
+import { createAgentChannel, parseTraceChunk } from '../../src/docker/agent-channel';
+import { DockerAdapterError } from '../../src/docker/errors';
+import type { ContainerState, DockerAdapter, FileRead, FileStat } from '../../src/docker/types';
+
+const LOG = '/app/logs/execution.log';
+const ROTATED = '/app/logs/execution.log.1';
+
+class MemoryContainer implements DockerAdapter {
+  files = new Map<string, Buffer>();
+  running = true;
+  reads = 0;
+
+  append(file: string, line: object): void {
+    this.files.set(file, Buffer.concat([this.files.get(file) ?? Buffer.alloc(0), Buffer.from(JSON.stringify(line) + '\n')]));
+  }
+  async ping() {
+    return { version: 'memory', apiVersion: '0' };
+  }
+  async listAgents() {
+    return [];
+  }
+  async findAgent() {
+    return null;
+  }
+  async containerState(): Promise<ContainerState> {
+    return { running: this.running, status: this.running ? 'running' : 'exited', health: 'none' };
+  }
+  async stat(_id: string, path: string): Promise<FileStat> {
+    const f = this.files.get(path);
+    return f ? { found: true, size: f.length, mode: 0o644, isSymlink: false, isDirectory: false } : { found: false };
+  }
+  async readFile(_id: string, path: string, maxBytes: number): Promise<FileRead> {
+    this.reads++;
+    const f = this.files.get(path);
+    if (!f) return { found: false };
+    if (f.length > maxBytes) throw new DockerAdapterError('ARCHIVE_TOO_LARGE', 'too large');
+    return { found: true, content: Buffer.from(f), size: f.length };
+  }
+  async writeFile(_id: string, path: string, content: Buffer) {
+    this.files.set(path, Buffer.from(content));
+  }
+  async exec() {
+    return { stdout: '', stderr: '', exitCode: 0 };
+  }
+}
+
+const step = (id: string, n: number, status = 'completed') => ({ v: 1, injectionId: id, programId: 'p', step: n, instruction: 'X', status, ts: new Date().toISOString() });
+const final = (id: string, status = 'completed') => ({ v: 1, injectionId: id, programId: 'p', final: true, status, steps: 1, memory: { initialBytes: 1, finalBytes: 1, peakBytes: 1 }, cpu: { userMs: 0, systemMs: 0 }, durationMs: 1, ts: new Date().toISOString() });
+
+describe('agent channel', () => {
+  test('stage and reload write the staged program and a v1 signal naming it', async () => {
+    const c = new MemoryContainer();
+    const channel = createAgentChannel(c);
+    await channel.stage('c1', 'inj-1', Buffer.from('prog'));
+    await channel.reload('c1', 'inj-1', true);
+    expect(c.files.get('/app/injected-programs/.staged-inj-1.bc')?.toString()).toBe('prog');
+    expect(JSON.parse(c.files.get('/app/injected-programs/RELOAD_SIGNAL')?.toString() ?? '')).toEqual({ v: 1, id: 'inj-1', program: '.staged-inj-1.bc' });
+    await channel.reload('c1', 'inj-1.rollback', false);
+    expect(JSON.parse(c.files.get('/app/injected-programs/RELOAD_SIGNAL')?.toString() ?? '')).toEqual({ v: 1, id: 'inj-1.rollback', program: null });
+    await expect(channel.stage('c1', '../evil', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
+  test('snapshot reports the program, CURRENT and the log size, and refuses a stopped container', async () => {
+    const c = new MemoryContainer();
+    const channel = createAgentChannel(c);
+    c.files.set('/app/injected-programs/program.bc', Buffer.from('old'));
+    c.files.set('/app/injected-programs/CURRENT', Buffer.from(JSON.stringify({ programId: 'p', reloadId: 'r', sha256: 'ab', since: 'now' })));
+    c.append(LOG, step('old', 1));
+    const snap = await channel.snapshot('c1');
+    expect(snap).toEqual({ program: Buffer.from('old'), current: { programId: 'p', reloadId: 'r', sha256: 'ab' }, logOffset: c.files.get(LOG)?.length });
+    c.running = false;
+    await expect(channel.snapshot('c1')).rejects.toMatchObject({ code: 'CONTAINER_NOT_RUNNING', retryable: false });
+  });
+
+  test('readTrace returns as soon as the final line lands, with only this reload id, from the offset', async () => {
+    const c = new MemoryContainer();
+    const channel = createAgentChannel(c);
+    c.append(LOG, step('inj-1', 99)); // before the offset: must not be read
+    const offset = c.files.get(LOG)?.length ?? 0;
+    c.append(LOG, step('other', 1));
+    c.append(LOG, step('inj-1', 1, 'executing'));
+    setTimeout(() => {
+      c.append(LOG, step('inj-1', 1));
+      c.append(LOG, final('inj-1'));
+    }, 60);
+    const started = Date.now();
+    const result = await channel.readTrace('c1', 'inj-1', offset, { timeoutMs: 10_000 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(result.final).toMatchObject({ final: true, status: 'completed', memory: { peakBytes: 1 } });
+    expect(result.lines.map((l) => `${l.step ?? 'final'}:${l.status}`)).toEqual(['1:executing', '1:completed', 'final:completed']);
+  });
+
+  test('a half-written last line is left for the next poll', () => {
+    const bytes = Buffer.from(JSON.stringify(step('i', 1)) + '\n' + JSON.stringify(final('i')).slice(0, 20));
+    const { lines, next } = parseTraceChunk(bytes, 0, 'i');
+    expect(lines).toHaveLength(1);
+    expect(next).toBe(bytes.indexOf(0x0a) + 1);
+  });
+
+  test('when the log rotates under it, readTrace finishes the old file and starts the new one', async () => {
+    const c = new MemoryContainer();
+    const channel = createAgentChannel(c);
+    for (let i = 0; i < 20; i++) c.append(LOG, step('filler', i));
+    const offset = c.files.get(LOG)?.length ?? 0;
+    c.append(LOG, step('inj-r', 1, 'executing'));
+    const reading = channel.readTrace('c1', 'inj-r', offset, { timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 60));
+    c.append(LOG, step('inj-r', 1));
+    c.files.set(ROTATED, c.files.get(LOG) ?? Buffer.alloc(0));
+    c.files.delete(LOG);
+    c.append(LOG, final('inj-r'));
+    const result = await reading;
+    expect(result.lines.map((l) => `${l.step ?? 'final'}:${l.status}`)).toEqual(['1:executing', '1:completed', 'final:completed']);
+  });
+
+  test('readTrace gives final null at its timeout, and polls less often as it waits', async () => {
+    const c = new MemoryContainer();
+    const channel = createAgentChannel(c);
+    const polls: number[] = [];
+    const result = await channel.readTrace('c1', 'never', 0, { timeoutMs: 600, onPoll: (n) => polls.push(n) });
+    expect(result.final).toBeNull();
+    // 25 ms growing by 1.5x to 500 ms: about 7 polls in 600 ms, not 24.
+    expect(polls.length).toBeLessThan(12);
+  });
+
+  test('readTrace stops with ABORTED when its signal fires', async () => {
+    const c = new MemoryContainer();
+    const channel = createAgentChannel(c);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 50);
+    await expect(channel.readTrace('c1', 'x', 0, { timeoutMs: 10_000, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+
+  test('readTrace fails with CONTAINER_NOT_RUNNING when the container stops before the final line', async () => {
+    const c = new MemoryContainer();
+    const channel = createAgentChannel(c);
+    setTimeout(() => {
+      c.running = false;
+    }, 100);
+    await expect(channel.readTrace('c1', 'x', 0, { timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'CONTAINER_NOT_RUNNING', retryable: false });
+  });
+
+  test('readTrace keeps at most maxLines lines but always the final one', async () => {
+    const c = new MemoryContainer();
+    const channel = createAgentChannel(c);
+    for (let i = 1; i <= 10; i++) c.append(LOG, step('m', i));
+    c.append(LOG, final('m'));
+    const result = await channel.readTrace('c1', 'm', 0, { timeoutMs: 1_000, maxLines: 3 });
+    expect(result.lines).toHaveLength(3);
+    expect(result.truncated).toBe(true);
+    expect(result.final).toMatchObject({ final: true });
+  });
+});
