@@ -2,8 +2,9 @@
 // Each is idempotent per reload id: a retry, or a replay after a worker crash, never makes the agent act twice.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { decodeUnverified } from '../src/bytecode/format';
 import { createHash } from 'node:crypto';
+import { PROGRAMS_DIR } from '../src/agent/protocol';
+import { decodeUnverified } from '../src/bytecode/format';
 import type { AgentChannel, TraceResult } from '../src/docker/agent-channel';
 import { DockerAdapterError } from '../src/docker/errors';
 import type { DockerAdapter } from '../src/docker/types';
@@ -17,13 +18,12 @@ import {
 } from '../src/shared/injection-types';
 import { TRACE_HEARTBEAT_INTERVAL_MS } from '../src/shared/timeouts';
 
-export const PROGRAM_DIR = '/app/injected-programs';
 /** Largest program read back from an agent (the bytecode format's own bound). */
 export const MAX_SNAPSHOT_BYTES = 1024 * 1024;
 
 /** Where the snapshot of the program an injection replaces is kept: inside the agent, never in workflow history. */
 export function previousProgramPath(injectionId: string): string {
-  return `${PROGRAM_DIR}/.previous-${injectionId}.bc`;
+  return `${PROGRAMS_DIR}/.previous-${injectionId}.bc`;
 }
 
 export interface DockerActivityDeps {

@@ -1,0 +1,93 @@
+// An injector for workflow tests: real workers (real Docker adapter, real compiler) on the run's dev server.
+import { randomUUID } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../../src/config';
+import { createAgentChannel, createDockerAdapter, DockerAdapter, AgentChannel } from '../../src/docker';
+import { createLogger } from '../../src/shared/logger';
+import type { AgentInjectionResult, Priority, SwarmInjectionInput, SwarmInjectionResult, TargetSelector } from '../../src/shared/injection-types';
+import { childWorkflowId } from '../../src/shared/injection-types';
+import { INJECTION_ID } from '../../src/shared/search-attributes';
+import { mainTaskQueue } from '../../src/shared/task-queues';
+import { createInjectorWorkers, InjectorWorkers } from '../../src/worker/worker';
+import { swarmInjectionWorkflow } from '../../workflows';
+import { testClient, testConfig, testNativeConnection, testWorkflowBundle } from './temporal';
+
+export interface TestInjector {
+  config: Config;
+  client: Client;
+  docker: DockerAdapter;
+  channel: AgentChannel;
+  startSwarm(options: { source: string; targets: TargetSelector; context?: Record<string, unknown>; priority?: Priority; injectionId?: string }): Promise<WorkflowHandle<typeof swarmInjectionWorkflow>>;
+  runSwarm(options: Parameters<TestInjector['startSwarm']>[0]): Promise<SwarmInjectionResult>;
+  agentResult(injectionId: string, agentId: string): Promise<AgentInjectionResult>;
+  /** Stops the in-process workers (a graceful drain), e.g. before a separate worker process takes over. */
+  stopWorkers(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startTestInjector(options: { signingKey: Buffer; workers?: boolean; overrides?: Record<string, string> }): Promise<TestInjector> {
+  const config = testConfig(options.overrides);
+  const docker = createDockerAdapter({ dockerHost: config.dockerHost });
+  const channel = createAgentChannel(docker);
+  const logger = createLogger({ level: 'warn', component: 'test-injector' });
+  const { client, close } = await testClient();
+  let connection: NativeConnection | undefined;
+  let workers: InjectorWorkers | undefined;
+  let running: Promise<void> | undefined;
+  if (options.workers !== false) {
+    connection = await testNativeConnection();
+    workers = await createInjectorWorkers({
+      connection,
+      namespace: config.temporalNamespace,
+      taskQueue: config.taskQueue,
+      dockerHostName: config.dockerHostName,
+      workflows: testWorkflowBundle(),
+      injectorDeps: { logger, signingKey: options.signingKey },
+      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel },
+    });
+    running = workers.run();
+  }
+  const stopWorkers = async () => {
+    workers?.shutdown();
+    await running;
+    await connection?.close();
+    workers = undefined;
+    connection = undefined;
+  };
+
+  const startSwarm: TestInjector['startSwarm'] = async (swarm) => {
+    const injectionId = swarm.injectionId ?? `inj-${randomUUID()}`;
+    const input: SwarmInjectionInput = {
+      injectionId,
+      source: swarm.source,
+      context: swarm.context ?? {},
+      targets: swarm.targets,
+      priority: swarm.priority ?? 'medium',
+      requestedBy: 'jest',
+      taskQueue: config.taskQueue,
+      dockerHosts: [config.dockerHostName],
+    };
+    return client.workflow.start(swarmInjectionWorkflow, {
+      workflowId: injectionId,
+      taskQueue: mainTaskQueue(config.taskQueue),
+      args: [input],
+      typedSearchAttributes: [{ key: INJECTION_ID, value: injectionId }],
+    });
+  };
+
+  return {
+    config,
+    client,
+    docker,
+    channel,
+    startSwarm,
+    runSwarm: async (swarm) => (await startSwarm(swarm)).result(),
+    agentResult: (injectionId, agentId) => client.workflow.getHandle(childWorkflowId(injectionId, agentId)).result(),
+    stopWorkers,
+    stop: async () => {
+      await stopWorkers();
+      await close();
+    },
+  };
+}

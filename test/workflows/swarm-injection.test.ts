@@ -1,0 +1,203 @@
+// Swarm injections on the real dev server, against real agent containers: what each agent runs afterwards is read
+// from the agent itself (its CURRENT file and its own trace), never from the workflow's word for it.
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import type { AgentRef } from '../../src/docker';
+import { rollbackWorkflowId, SwarmProgress } from '../../src/shared/injection-types';
+import { abortSignal, agentRollbackWorkflow, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate } from '../../workflows';
+import { startAgents, TestAgents } from '../support/agents';
+import { startTestInjector, TestInjector } from '../support/injector';
+import { testRunDir, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
+
+let agents: TestAgents;
+let injector: TestInjector;
+
+beforeAll(async () => {
+  agents = await startAgents(20, { name: 'swarm' });
+  injector = await startTestInjector({ signingKey: agents.signingKey });
+}, 180_000);
+
+afterAll(async () => {
+  await injector?.stop();
+  await agents?.remove();
+});
+
+const ids = (refs: AgentRef[]) => refs.map((a) => a.agentId);
+
+async function programOf(agent: AgentRef): Promise<string | null> {
+  const current = await injector.channel.current(agent.containerId);
+  return current?.programId ?? null;
+}
+
+/** Puts every given agent on a known program first, so "rolled back" has something to go back to. */
+async function baseline(refs: AgentRef[], tag: string): Promise<string> {
+  const injectionId = `base-${tag}-${Date.now()}`;
+  const result = await injector.runSwarm({ injectionId, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_PARALLEL: 20\n  CANARY: 0\n}', targets: { agentIds: ids(refs) } });
+  expect(result.status).toBe('succeeded');
+  return injectionId;
+}
+
+/** Replays the run's history against the current workflow code: proves the scenario is deterministic. */
+async function replays(workflowId: string): Promise<void> {
+  const history = await injector.client.workflow.getHandle(workflowId).fetchHistory();
+  writeFileSync(path.join(testRunDir(), `history-${workflowId}.json`), JSON.stringify(history));
+  await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflowBundle().bundlePath } }, history, workflowId);
+}
+
+async function waitForProgress(injectionId: string, ready: (p: SwarmProgress) => boolean, timeoutMs = 60_000): Promise<SwarmProgress> {
+  const handle = injector.client.workflow.getHandle(injectionId);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const progress = await handle.query(progressQuery, { limit: 500 });
+    if (ready(progress)) return progress;
+    if (Date.now() > deadline) throw new Error(`progress never matched; last: ${JSON.stringify(progress.counts)} ${progress.status}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function failWhen(agentId: string): string {
+  return `WHEN agent.agent_id == "${agentId}" {\n  SIMULATE_FAILURE { MESSAGE: "forced by the test" }\n}`;
+}
+
+describe('swarmInjection on real agents', () => {
+  it('injects 20 agents, and each result carries the trace the agent wrote', async () => {
+    const injectionId = `all20-${Date.now()}`;
+    const result = await injector.runSwarm({
+      injectionId,
+      source: 'REDUCE_COSTS BY 15% {\n  BUDGET: $500\n  MAX_PARALLEL: 8\n}',
+      targets: { group: agents.group },
+    });
+    expect(result.status).toBe('succeeded');
+    expect(result.counts).toMatchObject({ total: 20, injected: 20, failed: 0 });
+    for (const agent of agents.agents) {
+      const agentResult = await injector.agentResult(injectionId, agent.agentId);
+      expect(agentResult.outcome).toBe('injected');
+      expect(agentResult.trace?.final).toMatchObject({ status: 'completed', programId: injectionId, final: true });
+      expect(agentResult.trace?.lines.some((line) => String(line.instruction).startsWith('REDUCE_COSTS BY 15%'))).toBe(true);
+      expect(agentResult.timings.map((t) => t.step)).toEqual(['snapshot', 'inject', 'reload', 'trace', 'verify']);
+      expect(await programOf(agent)).toBe(injectionId);
+    }
+    expect(result.historyEventsPerRun.every((events) => events < 10_240)).toBe(true);
+    await replays(injectionId);
+  });
+
+  it('with MAX_FAILURES 20%, rolls back only the agent that failed; the rest keep the new program', async () => {
+    const ten = agents.agents.slice(0, 10);
+    const previous = await baseline(ten, 'budget20');
+    const failing = ten[3];
+    const injectionId = `budget20-${Date.now()}`;
+    const result = await injector.runSwarm({
+      injectionId,
+      source: `OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 20%\n  CANARY: 0\n}\n${failWhen(failing.agentId)}`,
+      targets: { agentIds: ids(ten) },
+    });
+    expect(result.status).toBe('partially-succeeded');
+    expect(result.counts).toMatchObject({ injected: 9, rolledBack: 1, failed: 1 });
+    const failed = await injector.agentResult(injectionId, failing.agentId);
+    expect(failed.outcome).toBe('rolled-back');
+    expect(failed.error?.code).toBe('PROGRAM_FAILED');
+    expect(failed.rollbackTrace?.final).toMatchObject({ status: 'completed', programId: previous });
+    for (const agent of ten) expect(await programOf(agent)).toBe(agent === failing ? previous : injectionId);
+    await replays(injectionId);
+  });
+
+  it('with MAX_FAILURES 0, rolls back every changed agent, which then runs the previous program', async () => {
+    const ten = agents.agents.slice(10, 20);
+    const previous = await baseline(ten, 'budget0');
+    const injectionId = `budget0-${Date.now()}`;
+    const result = await injector.runSwarm({
+      injectionId,
+      source: `OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 0\n  CANARY: 0\n}\n${failWhen(ten[3].agentId)}`,
+      targets: { agentIds: ids(ten) },
+    });
+    expect(result.status).toBe('failure-budget-exceeded');
+    expect(result.counts.injected).toBe(0);
+    for (const agent of ten) expect(await programOf(agent)).toBe(previous);
+    for (const entry of result.agents.filter((a) => a.outcome === 'reverted')) {
+      const revert = await injector.client.workflow.getHandle<typeof agentRollbackWorkflow>(rollbackWorkflowId(injectionId, entry.agentId)).result();
+      expect(revert.trace?.final).toMatchObject({ status: 'completed', programId: previous });
+    }
+    expect(result.agents.every((a) => ['reverted', 'rolled-back', 'skipped'].includes(a.outcome))).toBe(true);
+    await replays(injectionId);
+  });
+
+  it('when the DEADLINE passes, stops, rolls back, and reports the deadline exceeded', async () => {
+    const four = agents.agents.slice(0, 4);
+    const previous = await baseline(four, 'deadline');
+    const injectionId = `deadline-${Date.now()}`;
+    const result = await injector.runSwarm({
+      injectionId,
+      source: 'SIMULATE_WORK BY 30s {\n  DEADLINE: 10s\n  MAX_PARALLEL: 2\n  TRACE_TIMEOUT: 2m\n  CANARY: 0\n}',
+      targets: { agentIds: ids(four) },
+    });
+    expect(result.status).toBe('deadline-exceeded');
+    expect(result.deadlineExceeded).toBe(true);
+    expect(result.counts.injected).toBe(0);
+    for (const agent of four) expect(await programOf(agent)).toBe(previous);
+    await replays(injectionId);
+  });
+
+  it('pauses, resumes, changes MAX_PARALLEL and aborts by message mid-rollout; the abort rolls back', async () => {
+    const six = agents.agents.slice(4, 10);
+    const previous = await baseline(six, 'control');
+    const injectionId = `control-${Date.now()}`;
+    const handle = await injector.startSwarm({ injectionId, source: 'SIMULATE_WORK BY 1s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}', targets: { agentIds: ids(six) } });
+    await waitForProgress(injectionId, (p) => p.counts.injected >= 1);
+    await handle.signal(pauseSignal);
+    const paused = await waitForProgress(injectionId, (p) => p.status === 'paused' && p.counts.running === 0);
+    await new Promise((r) => setTimeout(r, 1_500));
+    const stillPaused = await handle.query(progressQuery);
+    expect(stillPaused.counts.injected).toBe(paused.counts.injected);
+    expect(stillPaused.counts.running).toBe(0);
+
+    const refused = await handle.executeUpdate(setMaxParallelUpdate, { args: [0] }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/maxParallel must be a whole number from 1 to 1000, got 0/);
+    expect(await handle.executeUpdate(setMaxParallelUpdate, { args: [2] })).toBe(1);
+    await handle.signal(resumeSignal);
+    await waitForProgress(injectionId, (p) => p.counts.injected >= paused.counts.injected + 1 && p.maxParallel === 2);
+    await handle.signal(abortSignal, 'operator said stop');
+    const result = await handle.result();
+    expect(result.status).toBe('aborted');
+    expect(result.counts.injected).toBe(0);
+    for (const agent of six) expect(await programOf(agent)).toBe(previous);
+    await replays(injectionId);
+  });
+
+  it('`temporal workflow cancel` stops the rollout and rolls back what it changed', async () => {
+    const four = agents.agents.slice(10, 14);
+    const previous = await baseline(four, 'cancel');
+    const injectionId = `cancel-${Date.now()}`;
+    const handle = await injector.startSwarm({ injectionId, source: 'SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 2\n  CANARY: 0\n}', targets: { agentIds: ids(four) } });
+    await waitForProgress(injectionId, (p) => p.counts.injected >= 1);
+    await promisify(execFile)(process.env.OPENCLAW_TEST_TEMPORAL_CLI!, ['workflow', 'cancel', '--workflow-id', injectionId, '--address', testTemporalAddress()]);
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    const description = await handle.describe();
+    expect(description.status.name).toBe('CANCELLED');
+    for (const agent of four) expect(await programOf(agent)).toBe(previous);
+    await replays(injectionId);
+  });
+
+  it('reports an unknown agent id as a failed target, and a program that does not compile as a non-retryable failure', async () => {
+    const injectionId = `unknown-${Date.now()}`;
+    const result = await injector.runSwarm({
+      injectionId,
+      source: 'OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 1\n  CANARY: 0\n}',
+      targets: { agentIds: [agents.agents[0].agentId, 'no-such-agent'] },
+    });
+    expect(result.status).toBe('partially-succeeded');
+    expect(result.agents.find((a) => a.agentId === 'no-such-agent')).toMatchObject({ outcome: 'not-found', childWorkflowId: null });
+
+    const bad = await injector.startSwarm({ source: 'REDUCE_COST BY 15%', targets: { agentIds: [agents.agents[0].agentId] } });
+    const failure = await bad.result().catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause as { type?: string; details?: unknown[]; nonRetryable?: boolean };
+    expect(cause.type).toBe('COMPILE_FAILED');
+    expect(cause.nonRetryable).toBe(true);
+    expect(JSON.stringify(cause.details)).toMatch(/REDUCE_COSTS/);
+  });
+});
