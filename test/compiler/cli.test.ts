@@ -1,0 +1,119 @@
+// The `openclaw compile` command, driven in-process through its injected IO, plus one real spawned process.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { verifyProgram } from '../../src/bytecode/format';
+import { run } from '../../src/cli/commands/compile';
+import { CliIo } from '../../src/cli/io';
+import { main } from '../../src/cli/main';
+import { SEED_PROGRAMS, TEST_KEY } from './fixtures';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+function fakeIo(files: Record<string, string>, stdin = '') {
+  const out = { stdout: '', stderr: '' };
+  const io: CliIo = {
+    stdout: { write: (t) => void (out.stdout += t) },
+    stderr: { write: (t) => void (out.stderr += t) },
+    readFile: async (p) => {
+      if (!(p in files)) throw new Error(`ENOENT: no such file, open '${p}'`);
+      return files[p];
+    },
+    readStdin: async () => stdin,
+    signingKey: () => TEST_KEY,
+  };
+  return { io, out };
+}
+
+describe('openclaw compile', () => {
+  it('prints the disassembly and rollout and exits 0 for a valid program', async () => {
+    const { io, out } = fakeIo({ 'seed.oc': SEED_PROGRAMS.full });
+    expect(await run(['seed.oc'], io)).toBe(0);
+    expect(out.stdout).toContain('; OpenClaw bytecode v1');
+    expect(out.stdout).toContain('(verified)');
+    expect(out.stdout).toContain('DIRECTIVE     #5 2          ; REDUCE_COSTS with 2 params');
+    expect(out.stdout).toContain('target=optimization_agents deadline=2h');
+    expect(out.stderr).toBe('');
+  });
+
+  it('with --json prints base64 bytecode that verifies, plus the rollout', async () => {
+    const { io, out } = fakeIo({ 'p.oc': 'SIMULATE_WORK BY ${deadline}' });
+    expect(await run(['p.oc', '--json', '--context', '{"deadline":"90s"}'], io)).toBe(0);
+    const record = JSON.parse(out.stdout);
+    expect(record.ok).toBe(true);
+    expect(verifyProgram(Buffer.from(record.bytecode, 'base64'), TEST_KEY).programId).toBe('openclaw-cli');
+    expect(record.rollout.deadlineMs).toBe(90_000);
+    expect(record.directives).toEqual([{ name: 'SIMULATE_WORK', line: 1, column: 1, amount: '1m30s', params: {} }]);
+  });
+
+  it('reads the program from stdin when FILE is -', async () => {
+    const { io, out } = fakeIo({}, 'OPTIMIZE_THROUGHPUT\n');
+    expect(await run(['-'], io)).toBe(0);
+    expect(out.stdout).toContain('OPTIMIZE_THROUGHPUT with 0 params');
+  });
+
+  it('prints each error as FILE:LINE:COL with the source line and a caret, and exits 1', async () => {
+    const { io, out } = fakeIo({ 'bad.oc': 'REDUCE_COSTS BY 15% {\n  BUDGTE: $5\n  DEADLINE: 9d\n}' });
+    expect(await run(['bad.oc'], io)).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toBe(
+      [
+        'bad.oc:2:3: error[UNKNOWN_KEY]: REDUCE_COSTS has no key BUDGTE. Did you mean BUDGET?',
+        '  BUDGTE: $5',
+        '  ^~~~~~',
+        'bad.oc:3:13: error[DEADLINE_TOO_LONG]: DEADLINE is 9d, over the 7d maximum; split the rollout or shorten it',
+        '  DEADLINE: 9d',
+        '            ^~',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('names stdin <stdin> in diagnostics', async () => {
+    const { io, out } = fakeIo({}, 'REDUCE_COSTS BY');
+    expect(await run(['-'], io)).toBe(1);
+    expect(out.stderr.split('\n')[0]).toMatch(/^<stdin>:1:16: error\[SYNTAX_ERROR\]: expected .*a value/);
+  });
+
+  it('rejects bad usage with exit 2: no file, unknown option, bad context JSON, unreadable file', async () => {
+    for (const argv of [[], ['a.oc', '--frobnicate'], ['a.oc', '--context', '{nope'], ['a.oc', '--context', '[1]'], ['missing.oc']]) {
+      const { io, out } = fakeIo({ 'a.oc': 'OPTIMIZE_THROUGHPUT' });
+      expect(await run(argv, io)).toBe(2);
+      expect(out.stderr).toMatch(/^openclaw compile: /);
+    }
+  });
+
+  it('is reached through the openclaw dispatcher, which rejects unknown commands', async () => {
+    const { io, out } = fakeIo({ 'a.oc': 'OPTIMIZE_THROUGHPUT' });
+    expect(await main(['compile', 'a.oc'], io)).toBe(0);
+    expect(out.stdout).toContain('OPTIMIZE_THROUGHPUT');
+    const other = fakeIo({});
+    expect(await main(['frobnicate'], other.io)).toBe(2);
+    expect(other.out.stderr).toContain("unknown command 'frobnicate'");
+    expect(other.out.stderr).toContain('compile');
+  });
+});
+
+describe('openclaw compile as a real process', () => {
+  it('exits 1 with the error on stderr, and 0 with the disassembly on stdout', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'openclaw-cli-'));
+    const outDir = path.join(dir, 'build');
+    // Type errors elsewhere in the tree must not stop this test: tsc emits anyway, and the output is what runs.
+    spawnSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '--strict', '--outDir', outDir, '--rootDir', PROJECT_ROOT, '--module', 'commonjs', '--target', 'es2022', '--esModuleInterop', '--skipLibCheck', '--types', 'node', path.join(PROJECT_ROOT, 'src/cli/main.ts')],
+      { stdio: 'pipe' },
+    );
+    const env = { ...process.env, NODE_PATH: path.join(PROJECT_ROOT, 'node_modules'), OPENCLAW_SIGNING_KEY: TEST_KEY.toString('hex'), OPENCLAW_DATA_DIR: dir };
+    const bin = path.join(outDir, 'src/cli/main.js');
+    expect(existsSync(bin)).toBe(true);
+    writeFileSync(path.join(dir, 'bad.oc'), 'REDUCE_COST BY 15%\n');
+    const bad = spawnSync(process.execPath, [bin, 'compile', path.join(dir, 'bad.oc')], { env, encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(`${path.join(dir, 'bad.oc')}:1:1: error[UNKNOWN_DIRECTIVE]: unknown directive REDUCE_COST. Did you mean REDUCE_COSTS?`);
+    const good = spawnSync(process.execPath, [bin, 'compile', '-'], { env, encoding: 'utf8', input: SEED_PROGRAMS.reduce });
+    expect(good.status).toBe(0);
+    expect(good.stdout).toContain('REDUCE_COSTS with 0 params');
+  }, 60_000);
+});
