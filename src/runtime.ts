@@ -41,7 +41,8 @@ export async function startWorkers(options: {
   workflows?: WorkflowSource;
 }): Promise<RunningWorkers> {
   const { config, logger } = options;
-  installSdkLogging(logger.child({ component: 'temporal-sdk' }), config.logLevel);
+  // The SDK's info lines (worker state changes) drown the injector's own; they show with OPENCLAW_LOG_LEVEL=debug.
+  installSdkLogging(logger.child({ component: 'temporal-sdk' }), config.logLevel === 'debug' ? 'debug' : 'warn');
   const docker = dockerAdapterFor(config);
   const signingKey = loadSigningKey(config);
   if (signingKey.source === 'dev-file') logger.warn('using the dev signing key from the data directory; set OPENCLAW_SIGNING_KEY in production', { file: signingKey.file });

@@ -34,6 +34,11 @@ async function run(): Promise<void> {
   console.log(`  Temporal:     ${temporalAddress}${devServer ? `   (embedded dev server, data in ${config.dataDir})` : ''}`);
   if (devServer?.uiUrl) console.log(`  Temporal UI:  ${devServer.uiUrl}`);
   console.log(`  task queues:  ${injector.taskQueues.join(', ')}`);
+  if (config.apiTokens.length === 0) {
+    console.log('');
+    console.log('  !! INSECURE DEV MODE: no API token is configured, so the gateway accepts every request.');
+    console.log('  !! Set OPENCLAW_API_TOKENS before exposing it beyond this machine.');
+  }
   console.log('Press Ctrl-C to stop.');
 
   let stopping = false;

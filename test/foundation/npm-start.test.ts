@@ -1,0 +1,107 @@
+// `npm start` as a user runs it: dev server, worker and gateway come up, /health is 200, the Web UI answers,
+// and Ctrl-C (SIGINT to the whole process group) leaves no temporal or node process behind.
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../../src/temporal/dev-server';
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+const START_TIMEOUT_MS = 150_000;
+const STOP_TIMEOUT_MS = 30_000;
+
+/** Pids of live processes whose command line mentions `marker` (the test's own data directory). */
+function processesMentioning(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const environ = readFileSync(`/proc/${entry}/environ`, 'utf8');
+      if (cmdline.includes(marker) || environ.includes(marker)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output so far:\n${seen}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1] ?? match[0]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with ${code} before ${pattern}; output:\n${seen}`));
+    });
+  });
+}
+
+describe('npm start', () => {
+  it('brings up dev server, worker and gateway; /health is 200; the Web UI answers; Ctrl-C leaves nothing behind', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'openclaw-start-'));
+    const [gatewayPort, devPort, uiPort] = [await freePort(), await freePort(), await freePort()];
+    const child = spawn('npm', ['start', '--silent'], {
+      cwd: PROJECT_ROOT,
+      detached: true, // its own process group, like a terminal session, so SIGINT below reaches npm and node alike
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: '',
+        OPENCLAW_DATA_DIR: dataDir,
+        OPENCLAW_GATEWAY_PORT: String(gatewayPort),
+        OPENCLAW_DEV_SERVER_PORT: String(devPort),
+        OPENCLAW_DEV_SERVER_UI_PORT: String(uiPort),
+        OPENCLAW_API_TOKENS: '',
+        OPENCLAW_INSECURE_DEV: '',
+        OPENCLAW_TASK_QUEUE: `start-test-${gatewayPort}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const gatewayUrl = await waitForOutput(child, /gateway:\s+(http:\/\/\S+)/, START_TIMEOUT_MS);
+      expect(gatewayUrl).toBe(`http://127.0.0.1:${gatewayPort}`);
+
+      let health: { status: number; body: { status?: string; parts?: Record<string, { ok: boolean }> } } = { status: 0, body: {} };
+      for (let attempt = 0; attempt < 100 && health.status !== 200; attempt++) {
+        const response = await fetch(`${gatewayUrl}/health`);
+        health = { status: response.status, body: (await response.json()) as typeof health.body };
+        if (health.status !== 200) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(health.status).toBe(200);
+      expect(Object.values(health.body.parts ?? {}).every((part) => part.ok)).toBe(true);
+
+      const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
+      expect(ui.status).toBe(200);
+      expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
+
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      process.kill(-child.pid!, 'SIGINT');
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited, new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), STOP_TIMEOUT_MS)))]);
+      clearTimeout(timer);
+      expect(code).toBe(0);
+
+      // Give the kernel a moment to reap, then nothing that ran for this data directory may be left.
+      const deadline = Date.now() + 5_000;
+      while (processesMentioning(dataDir).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(processesMentioning(dataDir)).toEqual([]);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone, as it should be
+      }
+      for (const pid of processesMentioning(dataDir)) process.kill(pid, 'SIGKILL');
+    }
+  }, START_TIMEOUT_MS + STOP_TIMEOUT_MS + 20_000);
+});
