@@ -1,6 +1,7 @@
 // Real agent containers for Docker tests: builds the image when missing, starts a labelled group per test file, removes it after.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { HEARTBEAT_FILE } from '../../src/agent/heartbeat';
@@ -9,7 +10,13 @@ import { loadConfig } from '../../src/config';
 import { createAgentChannel, createDockerAdapter, AgentChannel, AgentRef, DockerAdapter } from '../../src/docker';
 import { createSwarmManager, StartedAgent } from '../../src/docker/agent-swarm';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** The checkout's root, found upwards from here: this file also runs compiled from dist/ (the benchmark). */
+function projectRoot(): string {
+  for (let dir = __dirname; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'scripts', 'build-agent-image.sh'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`no scripts/build-agent-image.sh above ${__dirname}`);
+  }
+}
 export const TEST_LABEL = 'openclaw.test';
 /** How long a fresh agent may take to write its first heartbeat. */
 export const AGENT_READY_TIMEOUT_MS = 30_000;
@@ -20,8 +27,9 @@ let imageBuild: Promise<void> | null = null;
 
 /** Runs scripts/build-agent-image.sh once per test process: it skips when the content-hash tag exists. */
 export function ensureAgentImage(): Promise<void> {
-  imageBuild ??= promisify(execFile)('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-agent-image.sh')], {
-    cwd: PROJECT_ROOT,
+  const root = projectRoot();
+  imageBuild ??= promisify(execFile)('bash', [path.join(root, 'scripts', 'build-agent-image.sh')], {
+    cwd: root,
     timeout: IMAGE_BUILD_TIMEOUT_MS,
   }).then(() => undefined);
   return imageBuild;
