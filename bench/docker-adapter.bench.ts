@@ -5,6 +5,7 @@ import Docker from 'dockerode';
 import * as tar from 'tar-stream';
 import { formatReloadSignal, stagedProgramFile } from '../src/agent/protocol';
 import { TRACE_POLL_GROWTH, TRACE_POLL_INITIAL_MS, TRACE_POLL_MAX_MS } from '../src/docker/agent-channel';
+import { mapConcurrent } from '../src/docker/agent-swarm';
 import { dockerodeFor } from '../src/docker/dockerode-adapter';
 import { reloadAndTrace, startAgents, testDockerConnection, TestAgents } from '../test/support/agents';
 import { buildProgram, REDUCE_15 } from '../test/support/programs';
@@ -19,18 +20,10 @@ interface PassResult {
   wallMs: number;
 }
 
-async function slidingWindow<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 async function timedPass(containerIds: string[], concurrency: number, inject: (containerId: string) => Promise<void>): Promise<PassResult> {
   const latenciesMs: number[] = [];
   const started = performance.now();
-  await slidingWindow(containerIds, concurrency, async (id) => {
+  await mapConcurrent(containerIds, concurrency, async (id) => {
     const t0 = performance.now();
     await inject(id);
     latenciesMs.push(performance.now() - t0);
