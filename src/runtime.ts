@@ -6,6 +6,8 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config';
 import { createAgentChannel, createDockerAdapter } from './docker';
 import { createApp } from './gateway/app';
+import { createInjectionService } from './gateway/injection-service';
+import { createGatewayMetrics } from './gateway/metrics';
 import type { Logger } from './shared/logger';
 import { loadSigningKey } from './shared/signing-key';
 import { dockerHostTaskQueue, mainTaskQueue } from './shared/task-queues';
@@ -85,9 +87,16 @@ export async function startGateway(options: { config: Config; temporalAddress: s
   const docker = dockerAdapterFor(config);
   const connection = await Connection.connect({ address: options.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
+  const gatewayLogger = logger.child({ component: 'gateway' });
+  const metrics = createGatewayMetrics();
+  const injections = createInjectionService({ client, taskQueue: config.taskQueue, dockerHosts: [config.dockerHostName], metrics, logger: gatewayLogger });
   const app = createApp({
     apiTokens: config.apiTokens,
-    logger: logger.child({ component: 'gateway' }),
+    logger: gatewayLogger,
+    injections,
+    signingKey: loadSigningKey(config).key,
+    docker,
+    metrics,
     health: {
       client,
       namespace: config.temporalNamespace,
@@ -107,6 +116,7 @@ export async function startGateway(options: { config: Config; temporalAddress: s
     url: `http://${shownHost}:${port}`,
     stop: async () => {
       await closeServer(server);
+      injections.close();
       await connection.close();
     },
   };

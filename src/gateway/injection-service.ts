@@ -1,0 +1,454 @@
+// What the routes ask of Temporal: start, describe, query, signal, update, list and audit injections. Routes stay thin.
+import { createHash } from 'node:crypto';
+import { Client, WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common';
+import type { Diagnostic, RolloutSettings } from '../compiler';
+import type { Logger } from '../shared/logger';
+import {
+  AgentInjectionResult,
+  AgentStatusEntry,
+  childWorkflowId,
+  OutcomeCounts,
+  Priority,
+  SwarmInjectionInput,
+  SwarmInjectionResult,
+  SwarmStatus,
+  TargetSelector,
+  TraceSummary,
+  StepTiming,
+  Wave,
+} from '../shared/injection-types';
+import { AGENT_ID, INJECTION_ID, INJECTION_STATUS } from '../shared/search-attributes';
+import { mainTaskQueue } from '../shared/task-queues';
+import { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate, swarmInjectionWorkflow } from '../../workflows/swarm-injection';
+import { ApiError } from './errors';
+import type { GatewayMetrics } from './metrics';
+
+/** How long a query or an update may take before the gateway answers 503: a worker that answers at all answers fast. */
+export const WORKFLOW_CALL_TIMEOUT_MS = 10_000;
+/** Agent results fetched per finished injection to feed the step latency histogram. */
+export const MAX_OBSERVED_AGENT_RESULTS = 1_000;
+/** Injections whose end this gateway waits on at once, for the metrics; later ones are not observed. */
+export const MAX_OBSERVED_INJECTIONS = 1_000;
+const OBSERVER_FETCH_CONCURRENCY = 8;
+const SWARM_WORKFLOW_TYPE = 'swarmInjectionWorkflow';
+const AGENT_WORKFLOW_TYPE = 'agentInjectionWorkflow';
+
+export interface StartInjectionRequest {
+  injectionId: string;
+  source: string;
+  context: Record<string, unknown>;
+  targets: TargetSelector;
+  priority: Priority;
+  requestedBy: string;
+  /** Hash of the request that chose this id; a repeat with another request under the same id is refused. */
+  fingerprint: string;
+}
+
+export interface StartedInjection {
+  injectionId: string;
+  /** False when an injection with this id already existed (an idempotent repeat). */
+  created: boolean;
+}
+
+export type WorkflowState = 'RUNNING' | 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TERMINATED' | 'TIMED_OUT' | 'CONTINUED_AS_NEW' | 'UNKNOWN';
+
+/** One injection as the API shows it: the workflow's own progress while it runs, its result or failure once closed. */
+export interface InjectionView {
+  injectionId: string;
+  workflowStatus: WorkflowState;
+  status: SwarmStatus | 'failed' | 'terminated' | 'timed-out';
+  done: boolean;
+  startedAt: string;
+  closedAt: string | null;
+  wave: Wave | null;
+  paused: boolean;
+  maxParallel: number | null;
+  failureBudget: number | null;
+  deadline: string | null;
+  msUntilDeadline: number | null;
+  rollout: RolloutSettings | null;
+  counts: OutcomeCounts | null;
+  agents: { offset: number; limit: number; total: number; items: AgentStatusEntry[] };
+  error?: { code: string; message: string; details?: unknown };
+}
+
+export interface InjectionSummary {
+  injectionId: string;
+  workflowStatus: WorkflowState;
+  status: string | null;
+  startedAt: string;
+  closedAt: string | null;
+}
+
+export interface AgentHistoryEntry {
+  injectionId: string;
+  workflowId: string;
+  workflowStatus: WorkflowState;
+  outcome: AgentInjectionResult['outcome'] | 'running' | 'unknown';
+  startedAt: string;
+  closedAt: string | null;
+  programId: string | null;
+  previousProgramId: string | null;
+  error: { code: string; message: string } | null;
+  rollbackError: { code: string; message: string } | null;
+  timings: StepTiming[];
+  trace: TraceSummary | null;
+  rollbackTrace: TraceSummary | null;
+}
+
+export interface InjectionService {
+  start(request: StartInjectionRequest): Promise<StartedInjection>;
+  view(injectionId: string, page: { offset: number; limit: number }): Promise<InjectionView>;
+  /** True once the injection has closed (completed or failed), false if it is still running after `timeoutMs`. */
+  waitUntilClosed(injectionId: string, timeoutMs: number): Promise<boolean>;
+  agentResult(injectionId: string, agentId: string): Promise<AgentInjectionResult | null>;
+  pause(injectionId: string): Promise<void>;
+  resume(injectionId: string): Promise<void>;
+  abort(injectionId: string, reason: string): Promise<void>;
+  setMaxParallel(injectionId: string, maxParallel: number): Promise<number>;
+  list(filter: { status?: string; agentId?: string; limit: number }): Promise<InjectionSummary[]>;
+  agentHistory(agentId: string, limit: number): Promise<{ total: number; entries: AgentHistoryEntry[] }>;
+  /** Stops observing injections for the metrics (their long polls end when the connection closes). */
+  close(): void;
+}
+
+export interface InjectionServiceDeps {
+  client: Client;
+  /** Base task queue; the workflows derive the Docker host queues from it. */
+  taskQueue: string;
+  dockerHosts: string[];
+  metrics: GatewayMetrics;
+  logger: Logger;
+  callTimeoutMs?: number;
+}
+
+/** Double quotes and backslashes escaped for a visibility query string literal (ids are pattern-checked already). */
+function quoted(value: string): string {
+  return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function workflowState(name: string): WorkflowState {
+  const known: readonly WorkflowState[] = ['RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED', 'TERMINATED', 'TIMED_OUT', 'CONTINUED_AS_NEW'];
+  return (known as readonly string[]).includes(name) ? (name as WorkflowState) : 'UNKNOWN';
+}
+
+function notFound(injectionId: string): ApiError {
+  return new ApiError(404, 'INJECTION_NOT_FOUND', `no injection with id ${injectionId}`);
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof WorkflowNotFoundError || (err instanceof Error && /not found/i.test(err.message) && (err as { code?: number }).code === 5);
+}
+
+/** A stable, short hash of a request's meaningful fields, for idempotency checks. */
+export function requestFingerprint(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 32);
+}
+
+export function createInjectionService(deps: InjectionServiceDeps): InjectionService {
+  const { client, metrics, logger } = deps;
+  const callTimeoutMs = deps.callTimeoutMs ?? WORKFLOW_CALL_TIMEOUT_MS;
+  const observed = new Set<string>();
+  let closed = false;
+
+  const handle = (injectionId: string): WorkflowHandle<typeof swarmInjectionWorkflow> => client.workflow.getHandle<typeof swarmInjectionWorkflow>(injectionId);
+
+  /** Runs a call that needs a worker (query, update) with a deadline, mapping "no worker answered" to 503. */
+  async function withWorker<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await client.connection.withDeadline(Date.now() + callTimeoutMs, fn);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError || err instanceof ApiError) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      if (/deadline|timeout|timed out|no poller|worker/i.test(message)) {
+        throw new ApiError(503, 'WORKERS_UNAVAILABLE', `no worker answered the ${what} within ${callTimeoutMs} ms; are the injector workers running?`);
+      }
+      throw err;
+    }
+  }
+
+  async function describe(injectionId: string) {
+    try {
+      const description = await handle(injectionId).describe();
+      if (description.type !== SWARM_WORKFLOW_TYPE) throw notFound(injectionId);
+      return description;
+    } catch (err) {
+      if (isNotFound(err)) throw notFound(injectionId);
+      throw err;
+    }
+  }
+
+  async function requireRunning(injectionId: string): Promise<void> {
+    const description = await describe(injectionId);
+    if (description.status.name !== 'RUNNING') {
+      throw new ApiError(409, 'INJECTION_CLOSED', `injection ${injectionId} is no longer running (${description.status.name.toLowerCase()})`);
+    }
+  }
+
+  /** The swarm's end, for the metrics: counted once per injection, then its agents' step timings. */
+  async function observe(injectionId: string): Promise<void> {
+    if (observed.size >= MAX_OBSERVED_INJECTIONS) return;
+    observed.add(injectionId);
+    try {
+      let result: SwarmInjectionResult;
+      try {
+        result = await handle(injectionId).result();
+      } catch (err) {
+        if (closed) return;
+        const failure = err instanceof WorkflowFailedError ? err.cause : undefined;
+        metrics.injectionFinished(failure instanceof ApplicationFailure && failure.type === 'COMPILE_FAILED' ? 'compile-failed' : isCancelled(err) ? 'cancelled' : 'failed');
+        return;
+      }
+      metrics.injectionFinished(result.status);
+      const started = result.agents.filter((a) => a.childWorkflowId !== null).slice(0, MAX_OBSERVED_AGENT_RESULTS);
+      for (let i = 0; i < started.length && !closed; i += OBSERVER_FETCH_CONCURRENCY) {
+        const batch = started.slice(i, i + OBSERVER_FETCH_CONCURRENCY);
+        const results = await Promise.all(batch.map((a) => agentResult(injectionId, a.agentId).catch(() => null)));
+        for (const r of results) if (r) metrics.agentSteps(r.timings);
+      }
+    } catch (err) {
+      if (!closed) logger.warn('could not observe an injection for the metrics', { injectionId, err });
+    } finally {
+      observed.delete(injectionId);
+    }
+  }
+
+  async function agentResult(injectionId: string, agentId: string): Promise<AgentInjectionResult | null> {
+    const child = client.workflow.getHandle(childWorkflowId(injectionId, agentId));
+    try {
+      const description = await child.describe();
+      if (description.status.name !== 'COMPLETED') return null;
+      return (await child.result()) as AgentInjectionResult;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  function pageOf(agents: AgentStatusEntry[], page: { offset: number; limit: number }) {
+    return { offset: page.offset, limit: page.limit, total: agents.length, items: agents.slice(page.offset, page.offset + page.limit) };
+  }
+
+  return {
+    async start(request) {
+      const input: SwarmInjectionInput = {
+        injectionId: request.injectionId,
+        source: request.source,
+        context: request.context,
+        targets: request.targets,
+        priority: request.priority,
+        requestedBy: request.requestedBy,
+        taskQueue: deps.taskQueue,
+        dockerHosts: deps.dockerHosts,
+      };
+      try {
+        await client.workflow.start(swarmInjectionWorkflow, {
+          workflowId: request.injectionId,
+          taskQueue: mainTaskQueue(deps.taskQueue),
+          args: [input],
+          // An id is used once, ever: a retried request finds the first injection instead of starting a second.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: [{ key: INJECTION_ID, value: request.injectionId }],
+          memo: { requestFingerprint: request.fingerprint, requestedBy: request.requestedBy },
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        const existing = await describe(request.injectionId).catch(() => null);
+        const fingerprint = existing?.memo?.requestFingerprint;
+        if (!existing || fingerprint !== request.fingerprint) {
+          throw new ApiError(409, 'INJECTION_ID_CONFLICT', `injection ${request.injectionId} already exists for a different request; use a new Idempotency-Key`);
+        }
+        return { injectionId: request.injectionId, created: false };
+      }
+      metrics.injectionStarted();
+      void observe(request.injectionId);
+      return { injectionId: request.injectionId, created: true };
+    },
+
+    async view(injectionId, page) {
+      const description = await describe(injectionId);
+      const state = workflowState(description.status.name);
+      const base = {
+        injectionId,
+        workflowStatus: state,
+        startedAt: description.startTime.toISOString(),
+        closedAt: description.closeTime?.toISOString() ?? null,
+      };
+      if (state === 'RUNNING') {
+        const progress = await withWorker('progress query', () => handle(injectionId).query(progressQuery, page));
+        return {
+          ...base,
+          status: progress.status,
+          done: false,
+          wave: progress.wave,
+          paused: progress.paused,
+          maxParallel: progress.maxParallel,
+          failureBudget: progress.failureBudget,
+          deadline: progress.deadline,
+          msUntilDeadline: progress.msUntilDeadline,
+          rollout: progress.rollout,
+          counts: progress.counts,
+          agents: progress.agents,
+        };
+      }
+      const closedView = {
+        ...base,
+        done: true,
+        wave: 'done' as const,
+        paused: false,
+        maxParallel: null,
+        failureBudget: null,
+        deadline: null,
+        msUntilDeadline: null,
+      };
+      if (state === 'COMPLETED') {
+        const result = await handle(injectionId).result();
+        return { ...closedView, status: result.status, rollout: result.rollout, counts: result.counts, agents: pageOf(result.agents, page) };
+      }
+      const lastStatus = description.typedSearchAttributes.get(INJECTION_STATUS);
+      const status = state === 'CANCELLED' ? 'cancelled' : state === 'TERMINATED' ? 'terminated' : state === 'TIMED_OUT' ? 'timed-out' : lastStatus === 'compile-failed' ? 'compile-failed' : 'failed';
+      const error = state === 'FAILED' ? await failureOf(handle(injectionId)) : undefined;
+      return { ...closedView, status, rollout: null, counts: null, agents: pageOf([], page), ...(error ? { error } : {}) };
+    },
+
+    async waitUntilClosed(injectionId, timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      const ended = handle(injectionId)
+        .result()
+        .then(
+          () => true,
+          (err: unknown) => {
+            if (err instanceof WorkflowFailedError) return true;
+            throw err;
+          },
+        );
+      try {
+        return await Promise.race([ended, timeout]);
+      } finally {
+        clearTimeout(timer);
+        ended.catch(() => undefined);
+      }
+    },
+
+    agentResult,
+
+    async pause(injectionId) {
+      await requireRunning(injectionId);
+      await handle(injectionId).signal(pauseSignal);
+    },
+
+    async resume(injectionId) {
+      await requireRunning(injectionId);
+      await handle(injectionId).signal(resumeSignal);
+    },
+
+    async abort(injectionId, reason) {
+      await requireRunning(injectionId);
+      await handle(injectionId).signal(abortSignal, reason);
+    },
+
+    async setMaxParallel(injectionId, maxParallel) {
+      await requireRunning(injectionId);
+      try {
+        return await withWorker('maxParallel update', () => handle(injectionId).executeUpdate(setMaxParallelUpdate, { args: [maxParallel] }));
+      } catch (err) {
+        if (err instanceof WorkflowUpdateFailedError) {
+          const cause = err.cause instanceof Error ? err.cause.message : err.message;
+          throw new ApiError(400, 'INVALID_REQUEST', cause, { problems: [{ field: 'maxParallel', problem: cause }] });
+        }
+        throw err;
+      }
+    },
+
+    async list(filter) {
+      const clauses = [`WorkflowType = ${quoted(SWARM_WORKFLOW_TYPE)}`, `ExecutionStatus != "ContinuedAsNew"`];
+      if (filter.status) clauses.push(`${INJECTION_STATUS.name} = ${quoted(filter.status)}`);
+      if (filter.agentId) {
+        // Children carry AgentId; their InjectionId names the parent.
+        const parents = new Set<string>();
+        const childQuery = `WorkflowType = ${quoted(AGENT_WORKFLOW_TYPE)} AND ${AGENT_ID.name} = ${quoted(filter.agentId)}`;
+        for await (const child of client.workflow.list({ query: childQuery, pageSize: filter.limit })) {
+          const parent = child.typedSearchAttributes.get(INJECTION_ID);
+          if (parent) parents.add(parent);
+          if (parents.size >= filter.limit) break;
+        }
+        if (parents.size === 0) return [];
+        clauses.push(`${INJECTION_ID.name} IN (${[...parents].map(quoted).join(', ')})`);
+      }
+      const summaries: InjectionSummary[] = [];
+      for await (const execution of client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
+        summaries.push({
+          injectionId: execution.workflowId,
+          workflowStatus: workflowState(execution.status.name),
+          status: execution.typedSearchAttributes.get(INJECTION_STATUS) ?? null,
+          startedAt: execution.startTime.toISOString(),
+          closedAt: execution.closeTime?.toISOString() ?? null,
+        });
+        if (summaries.length >= filter.limit) break;
+      }
+      return summaries;
+    },
+
+    async agentHistory(agentId, limit) {
+      const query = `WorkflowType = ${quoted(AGENT_WORKFLOW_TYPE)} AND ${AGENT_ID.name} = ${quoted(agentId)} ORDER BY StartTime DESC`;
+      const executions = [];
+      for await (const execution of client.workflow.list({ query, pageSize: limit })) {
+        executions.push(execution);
+        if (executions.length >= limit) break;
+      }
+      const [total, entries] = await Promise.all([
+        client.workflow.count(`WorkflowType = ${quoted(AGENT_WORKFLOW_TYPE)} AND ${AGENT_ID.name} = ${quoted(agentId)}`).then((c) => c.count),
+        Promise.all(
+          executions.map(async (execution): Promise<AgentHistoryEntry> => {
+            const state = workflowState(execution.status.name);
+            const injectionId = execution.typedSearchAttributes.get(INJECTION_ID) ?? execution.workflowId.slice(0, execution.workflowId.lastIndexOf('/'));
+            const result = state === 'COMPLETED' ? ((await client.workflow.getHandle(execution.workflowId).result()) as AgentInjectionResult) : null;
+            return {
+              injectionId,
+              workflowId: execution.workflowId,
+              workflowStatus: state,
+              outcome: result?.outcome ?? (state === 'RUNNING' ? 'running' : 'unknown'),
+              startedAt: result?.startedAt ?? execution.startTime.toISOString(),
+              closedAt: result?.finishedAt ?? execution.closeTime?.toISOString() ?? null,
+              programId: result?.programId ?? null,
+              previousProgramId: result?.previousProgramId ?? null,
+              error: result?.error ?? null,
+              rollbackError: result?.rollbackError ?? null,
+              timings: result?.timings ?? [],
+              trace: result?.trace ?? null,
+              rollbackTrace: result?.rollbackTrace ?? null,
+            };
+          }),
+        ),
+      ]);
+      return { total, entries };
+    },
+
+    close() {
+      closed = true;
+    },
+  };
+}
+
+function isCancelled(err: unknown): boolean {
+  return err instanceof WorkflowFailedError && err.cause?.name === 'CancelledFailure';
+}
+
+/** The failure a closed workflow ended with: a compile failure carries every diagnostic. */
+async function failureOf(handle: WorkflowHandle): Promise<{ code: string; message: string; details?: unknown }> {
+  try {
+    await handle.result();
+    return { code: 'UNKNOWN', message: 'the workflow failed' };
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? err.cause : undefined;
+    if (cause instanceof ApplicationFailure) {
+      const diagnostics = cause.type === 'COMPILE_FAILED' ? (cause.details?.[0] as Diagnostic[] | undefined) : undefined;
+      return { code: cause.type ?? 'APPLICATION_FAILURE', message: cause.message, ...(diagnostics ? { details: { diagnostics } } : {}) };
+    }
+    return { code: 'WORKFLOW_FAILED', message: cause?.message ?? (err instanceof Error ? err.message : String(err)) };
+  }
+}

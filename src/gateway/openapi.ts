@@ -1,0 +1,341 @@
+// The gateway's OpenAPI 3.1 document, written by hand; test/gateway/openapi.test.ts keeps it and the router in step.
+import { MAX_SOURCE_BYTES } from '../compiler/limits';
+import { AGENT_ID_PATTERN, INJECTION_ID_PATTERN, MAX_CONTEXT_JSON_BYTES, MAX_TARGET_AGENTS, PRIORITIES } from '../shared/injection-types';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const ref = (name: string): Json => ({ $ref: `#/components/schemas/${name}` });
+const errorResponse = (description: string): Json => ({ description, content: { 'application/json': { schema: ref('Error') } } });
+const json = (description: string, schema: Json): Json => ({ description, content: { 'application/json': { schema } } });
+
+const commonErrors: Record<string, Json> = {
+  '401': errorResponse('No Authorization header (UNAUTHENTICATED).'),
+  '403': errorResponse('The bearer token is not accepted (FORBIDDEN).'),
+};
+const bodyErrors: Record<string, Json> = {
+  '400': errorResponse('Malformed JSON (MALFORMED_JSON), a missing or bad field (INVALID_REQUEST, details.problems), or a program that does not compile (COMPILE_FAILED, details.diagnostics).'),
+  '413': errorResponse('The body is over 256 KiB (BODY_TOO_LARGE).'),
+};
+const rateLimited: Record<string, Json> = { '429': errorResponse('Too many mutating requests from this token (RATE_LIMITED); see Retry-After.') };
+const idParam: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: INJECTION_ID_PATTERN.source } };
+const notFound: Record<string, Json> = { '404': errorResponse('No injection with this id (INJECTION_NOT_FOUND).') };
+const closedConflict: Record<string, Json> = { '409': errorResponse('The injection is no longer running (INJECTION_CLOSED).') };
+const noWorker: Record<string, Json> = { '503': errorResponse('No worker answered in time (WORKERS_UNAVAILABLE).') };
+
+const startParams: Json[] = [
+  { name: 'wait', in: 'query', schema: { type: 'string', enum: ['true', 'false'] }, description: 'Wait for the injection to end, at most timeoutSeconds.' },
+  { name: 'timeoutSeconds', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 60, default: 60 } },
+  { name: 'Idempotency-Key', in: 'header', schema: { type: 'string', minLength: 1, maxLength: 200 }, description: 'A retried request with the same key (and token) returns the same injection.' },
+];
+const startErrors: Record<string, Json> = {
+  ...bodyErrors,
+  ...commonErrors,
+  ...rateLimited,
+  '409': errorResponse('The Idempotency-Key was used for a different request (INJECTION_ID_CONFLICT).'),
+};
+
+export const OPENAPI_DOCUMENT: Json = {
+  openapi: '3.1.0',
+  info: {
+    title: 'OpenClaw Injector gateway',
+    version: '1.0.0',
+    description: 'Start, watch, steer and audit durable program injections into agent swarms. docs/api.md explains every route.',
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/health': {
+      get: {
+        summary: 'Temporal, Docker and worker health',
+        security: [],
+        responses: { '200': json('Every part is healthy.', ref('Health')), '503': json('A part is not.', ref('Health')) },
+      },
+    },
+    '/inject': {
+      post: {
+        summary: 'Inject a program into one agent (a swarm injection of one)',
+        parameters: startParams,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['agentId', 'instruction'],
+                properties: {
+                  agentId: { type: 'string', pattern: AGENT_ID_PATTERN.source },
+                  instruction: ref('Instruction'),
+                  context: ref('Context'),
+                  priority: { type: 'string', enum: [...PRIORITIES], default: 'medium' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '202': json('Started (or found, for a repeated Idempotency-Key).', ref('Started')),
+          '200': json('With wait=true: the injection ended in time.', ref('InjectResult')),
+          ...startErrors,
+        },
+      },
+    },
+    '/inject-swarm': {
+      post: {
+        summary: "Inject a program into a swarm: explicit agents, a group, or the program's TARGET",
+        parameters: startParams,
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['instruction'],
+                properties: {
+                  agents: { type: 'array', minItems: 1, maxItems: MAX_TARGET_AGENTS, items: { type: 'string', pattern: AGENT_ID_PATTERN.source } },
+                  group: { type: 'string', pattern: AGENT_ID_PATTERN.source },
+                  instruction: ref('Instruction'),
+                  context: ref('Context'),
+                  priority: { type: 'string', enum: [...PRIORITIES], default: 'high' },
+                },
+              },
+            },
+          },
+        },
+        responses: {
+          '202': json('Started (or found, for a repeated Idempotency-Key).', ref('Started')),
+          '200': json('With wait=true: the injection ended in time.', ref('SwarmResult')),
+          ...startErrors,
+        },
+      },
+    },
+    '/injections': {
+      get: {
+        summary: 'List injections, newest first',
+        parameters: [
+          { name: 'status', in: 'query', schema: { type: 'string' }, description: 'A swarm status, e.g. rolling-out or succeeded.' },
+          { name: 'agent', in: 'query', schema: { type: 'string', pattern: AGENT_ID_PATTERN.source }, description: 'Only injections that reached this agent.' },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+        ],
+        responses: {
+          '200': json('Matching injections.', { type: 'object', properties: { items: { type: 'array', items: ref('InjectionSummary') }, limit: { type: 'integer' } } }),
+          '400': errorResponse('A bad filter (INVALID_REQUEST).'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/injections/{id}': {
+      get: {
+        summary: "An injection's status, progress and one page of per-agent results",
+        parameters: [
+          idParam,
+          { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+        ],
+        responses: { '200': json('The injection.', ref('Injection')), '400': errorResponse('Bad id or page.'), ...notFound, ...commonErrors, ...noWorker },
+      },
+      patch: {
+        summary: 'Change how many agents are injected at once',
+        parameters: [idParam],
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: { type: 'object', additionalProperties: false, required: ['maxParallel'], properties: { maxParallel: { type: 'integer', minimum: 1, maximum: 1000 } } },
+            },
+          },
+        },
+        responses: {
+          '200': json('Applied.', { type: 'object', properties: { injectionId: { type: 'string' }, maxParallel: { type: 'integer' }, previous: { type: 'integer' } } }),
+          ...bodyErrors,
+          ...notFound,
+          ...closedConflict,
+          ...commonErrors,
+          ...rateLimited,
+          ...noWorker,
+        },
+      },
+    },
+    '/injections/{id}/pause': {
+      post: {
+        summary: 'Stop launching agents (in-flight ones finish)',
+        parameters: [idParam],
+        responses: { '202': json('Signalled.', ref('Accepted')), ...notFound, ...closedConflict, ...commonErrors, ...rateLimited },
+      },
+    },
+    '/injections/{id}/resume': {
+      post: {
+        summary: 'Launch agents again after a pause',
+        parameters: [idParam],
+        responses: { '202': json('Signalled.', ref('Accepted')), ...notFound, ...closedConflict, ...commonErrors, ...rateLimited },
+      },
+    },
+    '/injections/{id}/abort': {
+      post: {
+        summary: 'Stop the rollout and roll back every agent it changed',
+        parameters: [idParam],
+        requestBody: {
+          required: false,
+          content: { 'application/json': { schema: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string', maxLength: 500 } } } } },
+        },
+        responses: { '202': json('Signalled.', ref('Accepted')), ...bodyErrors, ...notFound, ...closedConflict, ...commonErrors, ...rateLimited },
+      },
+    },
+    '/history/{agentId}': {
+      get: {
+        summary: "An agent's injections, newest first, with outcome, timings and trace",
+        parameters: [
+          { name: 'agentId', in: 'path', required: true, schema: { type: 'string', pattern: AGENT_ID_PATTERN.source } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+        ],
+        responses: {
+          '200': json('History.', {
+            type: 'object',
+            properties: { agentId: { type: 'string' }, total: { type: 'integer' }, showing: { type: 'integer' }, history: { type: 'array', items: ref('AgentHistoryEntry') } },
+          }),
+          '400': errorResponse('Bad agent id or limit.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/compile': {
+      post: {
+        summary: 'Compile only (dry run): bytecode, disassembly, rollout and the targets it would hit',
+        requestBody: {
+          required: true,
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['instruction'],
+                properties: {
+                  instruction: ref('Instruction'),
+                  context: ref('Context'),
+                  agents: { type: 'array', items: { type: 'string' } },
+                  group: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        responses: { '200': json('Compiled.', ref('CompileResult')), ...bodyErrors, ...commonErrors },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics',
+        responses: { '200': { description: 'Text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...commonErrors },
+      },
+    },
+    '/openapi.json': {
+      get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1.', { type: 'object' }), ...commonErrors } },
+    },
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'One of OPENCLAW_API_TOKENS.' } },
+    schemas: {
+      Error: {
+        type: 'object',
+        required: ['error'],
+        properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, details: {} } } },
+      },
+      Instruction: { type: 'string', minLength: 1, description: `A DSL program (docs/dsl.md), at most ${MAX_SOURCE_BYTES} bytes.` },
+      Context: { type: 'object', description: `Values the program reads as \${name}; at most ${MAX_CONTEXT_JSON_BYTES} bytes of JSON; __proto__, constructor and prototype keys are refused.` },
+      Started: {
+        type: 'object',
+        required: ['injectionId', 'statusUrl', 'created'],
+        properties: { injectionId: { type: 'string' }, statusUrl: { type: 'string' }, created: { type: 'boolean' }, agentId: { type: 'string' } },
+      },
+      Accepted: { type: 'object', properties: { injectionId: { type: 'string' }, accepted: { type: 'string' }, statusUrl: { type: 'string' }, reason: { type: 'string' } } },
+      InjectResult: {
+        type: 'object',
+        properties: {
+          injectionId: { type: 'string' },
+          agentId: { type: 'string' },
+          success: { type: 'boolean' },
+          status: { type: 'string' },
+          outcome: { type: ['string', 'null'] },
+          error: { type: ['string', 'null'] },
+          executionTime: { type: ['integer', 'null'] },
+          timings: { type: 'array', items: { type: 'object' } },
+          trace: { type: ['object', 'null'] },
+        },
+      },
+      SwarmResult: {
+        type: 'object',
+        properties: {
+          injectionId: { type: 'string' },
+          status: { type: 'string' },
+          instruction: { type: 'string' },
+          totalAgents: { type: 'integer' },
+          successful: { type: 'integer' },
+          failed: { type: 'integer' },
+          results: { type: 'array', items: { type: 'object' } },
+          resultsTruncated: { type: 'boolean' },
+          summary: { type: 'string' },
+        },
+      },
+      Injection: {
+        type: 'object',
+        properties: {
+          injectionId: { type: 'string' },
+          workflowStatus: { type: 'string' },
+          status: { type: 'string' },
+          done: { type: 'boolean' },
+          startedAt: { type: 'string' },
+          closedAt: { type: ['string', 'null'] },
+          wave: { type: ['string', 'null'] },
+          paused: { type: 'boolean' },
+          maxParallel: { type: ['integer', 'null'] },
+          failureBudget: { type: ['integer', 'null'] },
+          deadline: { type: ['string', 'null'] },
+          msUntilDeadline: { type: ['integer', 'null'] },
+          rollout: { type: ['object', 'null'] },
+          counts: { type: ['object', 'null'] },
+          agents: { type: 'object', properties: { offset: { type: 'integer' }, limit: { type: 'integer' }, total: { type: 'integer' }, items: { type: 'array', items: { type: 'object' } } } },
+          error: { type: 'object' },
+        },
+      },
+      InjectionSummary: {
+        type: 'object',
+        properties: {
+          injectionId: { type: 'string' },
+          workflowStatus: { type: 'string' },
+          status: { type: ['string', 'null'] },
+          startedAt: { type: 'string' },
+          closedAt: { type: ['string', 'null'] },
+          statusUrl: { type: 'string' },
+        },
+      },
+      AgentHistoryEntry: {
+        type: 'object',
+        properties: {
+          injectionId: { type: 'string' },
+          workflowId: { type: 'string' },
+          outcome: { type: 'string' },
+          startedAt: { type: 'string' },
+          closedAt: { type: ['string', 'null'] },
+          timings: { type: 'array', items: { type: 'object', properties: { step: { type: 'string' }, ms: { type: 'number' } } } },
+          trace: { type: ['object', 'null'] },
+          error: { type: ['object', 'null'] },
+        },
+      },
+      CompileResult: {
+        type: 'object',
+        properties: {
+          ok: { type: 'boolean' },
+          bytecode: { type: 'string', contentEncoding: 'base64' },
+          bytes: { type: 'integer' },
+          sha256: { type: 'string' },
+          disassembly: { type: 'string' },
+          rollout: { type: 'object' },
+          directives: { type: 'array' },
+          diagnostics: { type: 'array' },
+          targets: { type: 'object' },
+        },
+      },
+      Health: { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'unavailable'] }, parts: { type: 'object' } } },
+    },
+  },
+};

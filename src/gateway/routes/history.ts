@@ -1,0 +1,22 @@
+// GET /history/:agentId: the agent's injections, newest first, each with its outcome, timings and trace.
+import { Router } from 'express';
+import { InjectionService } from '../injection-service';
+import { agentIdParam, Checker, intQuery, knownQuery } from '../validation';
+
+/** Each entry carries a trace (bounded by MAX_TRACE_BYTES_IN_RESULT), so a page stays small. */
+export const MAX_HISTORY_LIMIT = 100;
+export const DEFAULT_HISTORY_LIMIT = 20;
+
+export function historyRoutes(deps: { injections: InjectionService }): Router {
+  const router = Router();
+  router.get('/history/:agentId', async (req, res) => {
+    const agentId = agentIdParam(req.params.agentId);
+    const check = new Checker();
+    const query = knownQuery(req.query, ['limit'], check);
+    const limit = intQuery(query.limit, 'limit', { min: 1, max: MAX_HISTORY_LIMIT, fallback: DEFAULT_HISTORY_LIMIT }, check);
+    check.done();
+    const { total, entries } = await deps.injections.agentHistory(agentId, limit);
+    res.json({ agentId, total, showing: entries.length, history: entries });
+  });
+  return router;
+}

@@ -1,0 +1,11 @@
+// GET /openapi.json: the hand-written OpenAPI 3.1 document (src/gateway/openapi.ts).
+import { Router } from 'express';
+import { OPENAPI_DOCUMENT } from '../openapi';
+
+export function openapiRoutes(): Router {
+  const router = Router();
+  router.get('/openapi.json', (_req, res) => {
+    res.json(OPENAPI_DOCUMENT);
+  });
+  return router;
+}

@@ -1,0 +1,170 @@
+// POST /inject and POST /inject-swarm: validate, compile-check, start the swarm workflow (idempotently), answer 202 or wait.
+import { createHash, randomUUID } from 'node:crypto';
+import { Request, RequestHandler, Response, Router } from 'express';
+import type { Priority, TargetSelector } from '../../shared/injection-types';
+import { principalOf } from '../auth';
+import { ApiError } from '../errors';
+import { InjectionService, InjectionView, requestFingerprint } from '../injection-service';
+import { compileOrReject } from '../program-check';
+import {
+  agentIdField,
+  agentListField,
+  Checker,
+  contextField,
+  groupField,
+  instructionField,
+  intQuery,
+  knownQuery,
+  objectBody,
+  priorityField,
+} from '../validation';
+
+/** `?wait=true` waits at most this long (or `timeoutSeconds`, if smaller) before answering 202 with the status so far. */
+export const MAX_WAIT_SECONDS = 60;
+/** Per-agent results in a waited swarm answer; the rest are paged through GET /injections/:id. */
+export const MAX_WAIT_RESULTS = 500;
+export const MAX_IDEMPOTENCY_KEY_CHARS = 200;
+const IDEMPOTENT_ID_HEX_CHARS = 40;
+
+export interface StartRouteDeps {
+  injections: InjectionService;
+  signingKey: Buffer;
+  /** The rate limit of mutating routes. */
+  mutating: RequestHandler;
+  /** Upper bound for `?wait=true`, in seconds; MAX_WAIT_SECONDS unless a test shortens it. */
+  maxWaitSeconds?: number;
+}
+
+interface StartPlan {
+  source: string;
+  context: Record<string, unknown>;
+  targets: TargetSelector;
+  priority: Priority;
+}
+
+export function statusUrl(injectionId: string): string {
+  return `/injections/${encodeURIComponent(injectionId)}`;
+}
+
+/** The injection id: derived from the Idempotency-Key and the caller's identity, so a retry lands on the same injection. */
+function injectionIdFor(req: Request, res: Response): string {
+  const key = req.get('idempotency-key');
+  if (key === undefined) return `inj-${randomUUID()}`;
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_CHARS || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new ApiError(400, 'INVALID_REQUEST', `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters with no spaces`, {
+      problems: [{ field: 'Idempotency-Key', problem: 'malformed' }],
+    });
+  }
+  const digest = createHash('sha256').update(`${principalOf(res)}\n${key}`).digest('hex');
+  return `idem-${digest.slice(0, IDEMPOTENT_ID_HEX_CHARS)}`;
+}
+
+function waitOptions(req: Request, maxWaitSeconds: number, check: Checker): number | null {
+  const query = knownQuery(req.query, ['wait', 'timeoutSeconds'], check);
+  if (query.wait !== undefined && query.wait !== 'true' && query.wait !== 'false') check.add('wait', 'expected true or false');
+  const seconds = intQuery(query.timeoutSeconds, 'timeoutSeconds', { min: 1, max: maxWaitSeconds, fallback: maxWaitSeconds }, check);
+  return query.wait === 'true' ? seconds : null;
+}
+
+export function startRoutes(deps: StartRouteDeps): Router {
+  const router = Router();
+  const maxWaitSeconds = deps.maxWaitSeconds ?? MAX_WAIT_SECONDS;
+
+  async function begin(req: Request, res: Response, plan: StartPlan, route: string) {
+    const injectionId = injectionIdFor(req, res);
+    const { rollout } = compileOrReject(plan.source, plan.context, { programId: injectionId, signingKey: deps.signingKey });
+    if (plan.targets === null && rollout.target === null) {
+      throw new ApiError(400, 'NO_TARGETS', 'no targets: give agents or group, or set TARGET in the program', { problems: [{ field: 'agents', problem: 'no targets' }] });
+    }
+    const started = await deps.injections.start({
+      injectionId,
+      ...plan,
+      requestedBy: principalOf(res),
+      fingerprint: requestFingerprint([route, plan.source, plan.context, plan.targets, plan.priority]),
+    });
+    res.location(statusUrl(injectionId));
+    return started;
+  }
+
+  async function waited(injectionId: string, seconds: number | null): Promise<InjectionView | null> {
+    if (seconds === null) return null;
+    const closed = await deps.injections.waitUntilClosed(injectionId, seconds * 1000);
+    return closed ? deps.injections.view(injectionId, { offset: 0, limit: MAX_WAIT_RESULTS }) : null;
+  }
+
+  router.post('/inject', deps.mutating, async (req, res) => {
+    const check = new Checker();
+    const wait = waitOptions(req, maxWaitSeconds, check);
+    const body = objectBody(req.body, ['agentId', 'instruction', 'context', 'priority'], check);
+    const agentId = agentIdField(body.agentId, 'agentId', check);
+    const plan: StartPlan = {
+      source: instructionField(body.instruction, check),
+      context: contextField(body.context, check),
+      targets: { agentIds: [agentId] },
+      priority: priorityField(body.priority, 'medium', check),
+    };
+    check.done();
+    const started = await begin(req, res, plan, 'inject');
+    const view = await waited(started.injectionId, wait);
+    if (!view) {
+      res.status(202).json({ injectionId: started.injectionId, statusUrl: statusUrl(started.injectionId), created: started.created, agentId });
+      return;
+    }
+    const result = await deps.injections.agentResult(started.injectionId, agentId);
+    const entry = view.agents.items[0];
+    res.status(200).json({
+      injectionId: started.injectionId,
+      statusUrl: statusUrl(started.injectionId),
+      created: started.created,
+      agentId,
+      success: view.status === 'succeeded' && result?.outcome === 'injected',
+      status: view.status,
+      outcome: result?.outcome ?? entry?.outcome ?? null,
+      error: result?.error?.message ?? entry?.error ?? view.error?.message ?? null,
+      executionTime: result ? Date.parse(result.finishedAt) - Date.parse(result.startedAt) : null,
+      timings: result?.timings ?? [],
+      trace: result?.trace ?? null,
+    });
+  });
+
+  router.post('/inject-swarm', deps.mutating, async (req, res) => {
+    const check = new Checker();
+    const wait = waitOptions(req, maxWaitSeconds, check);
+    const body = objectBody(req.body, ['agents', 'group', 'instruction', 'context', 'priority'], check);
+    const agents = agentListField(body.agents, 'agents', check);
+    const group = groupField(body.group, check);
+    if (body.agents !== undefined && body.group !== undefined) check.add('group', 'give agents or group, not both');
+    const plan: StartPlan = {
+      source: instructionField(body.instruction, check),
+      context: contextField(body.context, check),
+      targets: agents ? { agentIds: agents } : group ? { group } : null,
+      priority: priorityField(body.priority, 'high', check),
+    };
+    check.done();
+    const started = await begin(req, res, plan, 'inject-swarm');
+    const view = await waited(started.injectionId, wait);
+    if (!view) {
+      res.status(202).json({ injectionId: started.injectionId, statusUrl: statusUrl(started.injectionId), created: started.created });
+      return;
+    }
+    const successful = view.counts?.injected ?? 0;
+    const failed = view.counts?.failed ?? 0;
+    res.status(200).json({
+      injectionId: started.injectionId,
+      statusUrl: statusUrl(started.injectionId),
+      created: started.created,
+      status: view.status,
+      instruction: plan.source,
+      totalAgents: view.counts?.total ?? 0,
+      successful,
+      failed,
+      counts: view.counts,
+      results: view.agents.items.map((a) => ({ agentId: a.agentId, success: a.outcome === 'injected', outcome: a.outcome, error: a.error ?? null })),
+      resultsTruncated: view.agents.total > view.agents.items.length,
+      summary: `${successful} injected, ${failed} failed`,
+      ...(view.error ? { error: view.error } : {}),
+    });
+  });
+
+  return router;
+}
