@@ -176,6 +176,17 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
     if (state.has(id)) return;
     state.markSeen(id);
     const meter = startResourceMeter();
+    try {
+      await apply(signal, meter);
+    } catch (err) {
+      // The id is marked seen, so the injector would otherwise wait for a final line that never comes.
+      log(`reload ${id} failed inside the agent: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      writeFinal(id, null, { code: 'AGENT_INTERNAL', message: err instanceof Error ? err.message : String(err) }, meter);
+    }
+  };
+
+  const apply = async (signal: ReloadSignal, meter: ReturnType<typeof startResourceMeter>) => {
+    const id = signal.id;
     const stagedPath = path.join(options.programsDir, stagedProgramFile(id));
     let program: DecodedProgram | null = null;
     let sha256: string | null = null;
@@ -211,6 +222,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       writeFinal(id, null, undefined, meter);
       return;
     }
+    meter.finish(); // the run measures itself from here; this meter only timed the verification
     renameSync(stagedPath, path.join(options.programsDir, PROGRAM_FILE));
     writeCurrent({ programId: program.programId, reloadId: id, sha256, since });
     state.setInFlight({ reloadId: id, programId: program.programId });

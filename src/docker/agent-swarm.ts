@@ -38,7 +38,8 @@ export interface SwarmManager {
   down(match?: Record<string, string>): Promise<number>;
 }
 
-async function inBatches<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+/** Maps items with at most `concurrency` calls in flight (a sliding window); results keep the input order. */
+export async function mapConcurrent<T, R>(items: T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -65,7 +66,7 @@ export function createSwarmManager(connection: DockerConnectionOptions): SwarmMa
       const ids = Array.from({ length: options.count }, (_, i) => `${options.prefix}-${i + 1}`);
       const bad = ids.find((id) => !AGENT_NAME_PATTERN.test(id));
       if (bad) throw new DockerAdapterError('INVALID_ARGUMENT', `agent id ${JSON.stringify(bad)} must match ${AGENT_NAME_PATTERN}: shorten the prefix`);
-      return inBatches(ids, SWARM_START_CONCURRENCY, async (agentId) => {
+      return mapConcurrent(ids, SWARM_START_CONCURRENCY, async (agentId) => {
         const containerName = `openclaw-agent-${agentId}`;
         try {
           const container = await docker.createContainer({
@@ -109,7 +110,7 @@ export function createSwarmManager(connection: DockerConnectionOptions): SwarmMa
       } catch (err) {
         throw classifyDockerError(err, 'list swarm containers');
       }
-      await inBatches(summaries, SWARM_START_CONCURRENCY, async (summary) => {
+      await mapConcurrent(summaries, SWARM_START_CONCURRENCY, async (summary) => {
         try {
           await docker.getContainer(summary.Id).remove({ force: true, v: true });
         } catch (err) {

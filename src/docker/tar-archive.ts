@@ -9,6 +9,16 @@ export const MAX_ENTRY_NAME_CHARS = 255;
 
 export async function packSingleFile(name: string, content: Buffer, mode = 0o644, owner = { uid: 0, gid: 0 }): Promise<Buffer> {
   if (!isPlainEntryName(name)) throw new DockerAdapterError('INVALID_ARGUMENT', `tar entry name ${JSON.stringify(name)} must be a plain file name`);
+  return packEntries([{ header: { name, size: content.length, mode, uid: owner.uid, gid: owner.gid, mtime: new Date(), type: 'file' }, content }]);
+}
+
+export interface TarEntry {
+  header: Partial<tar.Header> & Pick<tar.Header, 'name'>;
+  content?: Buffer;
+}
+
+/** Packs entries as given, into one buffer (tests use it to hand-make unsafe archives). */
+export async function packEntries(entries: TarEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const collected = new Promise<Buffer>((resolve, reject) => {
@@ -18,7 +28,10 @@ export async function packSingleFile(name: string, content: Buffer, mode = 0o644
     pack.on('end', () => resolve(Buffer.concat(chunks)));
     pack.on('error', reject);
   });
-  pack.entry({ name, size: content.length, mode, uid: owner.uid, gid: owner.gid, mtime: new Date(), type: 'file' }, content);
+  for (const entry of entries) {
+    if (entry.content) pack.entry(entry.header, entry.content);
+    else pack.entry(entry.header);
+  }
   pack.finalize();
   return collected;
 }

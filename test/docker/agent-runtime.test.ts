@@ -1,6 +1,6 @@
 // The agent runtime in-process, on temp directories: the reload protocol, verification, traces, supersede, rotation, restart.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createAgentRuntime, AgentRuntime } from '../../src/agent/agent-runtime';
@@ -253,6 +253,15 @@ describe('agent runtime, in-process', () => {
     again.start();
     await again.idle();
     expect(linesOf('inj-crash').filter((l) => 'final' in l)).toEqual([expect.objectContaining({ status: 'error', error: expect.objectContaining({ code: 'AGENT_RESTARTED' }) })]);
+  });
+
+  test('a reload that fails inside the agent still gets its one final line (AGENT_INTERNAL)', async () => {
+    const agent = startRuntime();
+    agent.start();
+    // program.bc as a non-empty directory: the rename of the verified program over it fails.
+    mkdirSync(path.join(dirs.programs, PROGRAM_FILE, 'blocker'), { recursive: true });
+    await injectAndSettle(agent, 'inj-internal', buildProgram('p', [REDUCE_15], key));
+    expect(linesOf('inj-internal')).toEqual([expect.objectContaining({ final: true, status: 'error', error: expect.objectContaining({ code: 'AGENT_INTERNAL' }) })]);
   });
 
   test('the log rotates past its size limit, between runs only', async () => {

@@ -1,28 +1,10 @@
 // Archive safety on hand-made tar streams: one plain file in, nothing else out.
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { DockerAdapterError } from '../../src/docker/errors';
-import { extractSingleFile, packSingleFile } from '../../src/docker/tar-archive';
+import { extractSingleFile, packEntries, packSingleFile, TarEntry } from '../../src/docker/tar-archive';
 
-type Entry = { header: Partial<tar.Header> & Pick<tar.Header, 'name'>; content?: Buffer };
-
-async function archiveOf(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    pack.on('data', (c: unknown) => {
-      chunks.push(Buffer.from(c as Uint8Array));
-    });
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
-  for (const e of entries) {
-    if (e.content) pack.entry(e.header, e.content);
-    else pack.entry(e.header);
-  }
-  pack.finalize();
-  return done;
-}
+type Entry = TarEntry;
+const archiveOf = packEntries;
 
 const file = (name: string, content: string): Entry => ({ header: { name, type: 'file', size: Buffer.byteLength(content) }, content: Buffer.from(content) });
 
