@@ -418,7 +418,14 @@ class Checker {
       }
     }
     const type = binaryResultType(op, left.type, right.type);
-    if (type instanceof ArithError) return this.arithFailure(type, op, span);
+    if (type instanceof ArithError) {
+      const tags = [left.type.tag, right.type.tag];
+      if ((op === Opcode.Eq || op === Opcode.Ne) && tags.includes(ValueTag.String) && tags.includes(ValueTag.Identifier)) {
+        this.report('TYPE_MISMATCH', `${type.message}; agent text variables are strings, so quote the other side (agent.group == "batch")`, span);
+        return null;
+      }
+      return this.arithFailure(type, op, span);
+    }
     if (op === Opcode.Div && right.value !== undefined && 'value' in right.value && right.value.value === 0) {
       this.report('DIVISION_BY_ZERO', 'division by zero', span);
       return null;
