@@ -161,7 +161,7 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError || err instanceof ApiError) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      if (/deadline|timeout|timed out|no poller|worker/i.test(message)) {
+      if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED || /deadline|timeout|timed out|no poller|worker/i.test(message)) {
         throw new ApiError(503, 'WORKERS_UNAVAILABLE', `no worker answered the ${what} within ${callTimeoutMs} ms; are the injector workers running?`);
       }
       throw err;
@@ -394,14 +394,17 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
     },
 
     async agentHistory(agentId, limit) {
-      const query = `WorkflowType = ${quoted(AGENT_WORKFLOW_TYPE)} AND ${AGENT_ID.name} = ${quoted(agentId)} ORDER BY StartTime DESC`;
+      // Visibility lists running executions first, then by close time, newest first (the dev server's SQLite store takes
+      // no ORDER BY); the page is then sorted by start time so the newest injection leads.
+      const query = `WorkflowType = ${quoted(AGENT_WORKFLOW_TYPE)} AND ${AGENT_ID.name} = ${quoted(agentId)}`;
       const executions = [];
       for await (const execution of client.workflow.list({ query, pageSize: limit })) {
         executions.push(execution);
         if (executions.length >= limit) break;
       }
+      executions.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
       const [total, entries] = await Promise.all([
-        client.workflow.count(`WorkflowType = ${quoted(AGENT_WORKFLOW_TYPE)} AND ${AGENT_ID.name} = ${quoted(agentId)}`).then((c) => c.count),
+        client.workflow.count(query).then((c) => c.count),
         Promise.all(
           executions.map(async (execution): Promise<AgentHistoryEntry> => {
             const state = workflowState(execution.status.name);
@@ -432,6 +435,17 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
       closed = true;
     },
   };
+}
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** The gRPC status code of a Temporal service error, on the error or its cause. */
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+  }
+  return undefined;
 }
 
 function isCancelled(err: unknown): boolean {
