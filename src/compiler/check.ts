@@ -4,7 +4,7 @@ import { applyBinary, applyUnary, ArithError, BinaryOpcode, formatValue } from '
 import { Opcode, Value, ValueTag } from '../bytecode/instructions';
 import type { DirectiveNode, Expr, Span, Statement, WhenNode } from './ast';
 import { DirectiveCatalogue, KIND_TAG, RUNTIME_VARIABLES, ScalarKind, ValueSpec } from './catalogue';
-import { contextValue, lookupContext } from './context';
+import { contextValue, hasOwn, lookupContext } from './context';
 import { Diagnostic, diagnosticAt, DiagnosticCode } from './diagnostics';
 import { didYouMean } from './did-you-mean';
 import { IrExpr, IrStatement, renderExpr } from './ir';
@@ -36,8 +36,6 @@ interface Typed {
   /** Set when the value is known at compile time. */
   value: Value | undefined;
 }
-
-const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
 
 const OPERATOR_HINT: Partial<Record<Opcode, string>> = {
   [Opcode.Add]: 'both sides need the same unit (money + money, 1h + 30m)',

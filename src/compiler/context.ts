@@ -7,9 +7,12 @@ export type ContextLookup = { found: true; value: unknown } | { found: false; kn
 
 export type Conversion = { ok: true; value: Value } | { ok: false; code: 'CONTEXT_TYPE' | 'LIST_TOO_LONG'; message: string };
 
-const hasOwn = (o: object, key: string): boolean => Object.prototype.hasOwnProperty.call(o, key);
+/** Own properties only: a name such as `constructor` must not reach the prototype. */
+export function hasOwn(o: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key);
+}
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -227,25 +227,22 @@ function arrange(first: Term, rest: Array<[BinaryOpcode, Term]>): Expr {
   let consumed = 0;
   const nextOpPrecedence = (): number => (consumed - 1 < ops.length ? (PRECEDENCE[ops[consumed - 1]] ?? 0) : 0);
 
-  const climb = (minPrecedence: number): Expr => {
-    let left = operand(minPrecedence);
-    while (nextOpPrecedence() >= minPrecedence && nextOpPrecedence() > 0) {
+  /** Takes in every following operator at least as tight as minPrecedence. */
+  const extend = (left: Expr, minPrecedence: number): Expr => {
+    let out = left;
+    while (nextOpPrecedence() >= minPrecedence) {
       const op = ops[consumed - 1];
-      left = binary(op, left, climb((PRECEDENCE[op] ?? 0) + 1));
+      out = binary(op, out, climb((PRECEDENCE[op] ?? 0) + 1));
     }
-    return left;
+    return out;
   };
+  const climb = (minPrecedence: number): Expr => extend(operand(minPrecedence), minPrecedence);
   const operand = (minPrecedence: number): Expr => {
     const term = terms[consumed++];
     if (term.nots.length === 0) return term.operand;
     // After a tighter operator (`a == not b`) a `not` covers its own term only.
     if (minPrecedence > NOT_PRECEDENCE) return wrap(term.nots, term.operand);
-    let inner = term.operand;
-    while (nextOpPrecedence() > NOT_PRECEDENCE) {
-      const op = ops[consumed - 1];
-      inner = binary(op, inner, climb((PRECEDENCE[op] ?? 0) + 1));
-    }
-    return wrap(term.nots, inner);
+    return wrap(term.nots, extend(term.operand, NOT_PRECEDENCE + 1));
   };
   return climb(1);
 }

@@ -2,6 +2,7 @@
 import { BytecodeError, encodeProgram, MIN_SIGNING_KEY_BYTES } from '../bytecode/format';
 import { DEFAULT_DIRECTIVES, DirectiveCatalogue } from './catalogue';
 import { check, DirectiveSummary } from './check';
+import { isRecord } from './context';
 import { generate } from './codegen';
 import { Diagnostic, diagnosticAt } from './diagnostics';
 import type { Position } from './ast';
@@ -40,10 +41,6 @@ export interface CompileResult {
 
 function failed(diagnostics: Diagnostic[], directives: DirectiveSummary[] = []): CompileResult {
   return { ok: false, bytecode: null, rollout: null, directives, diagnostics };
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Compiles a program; every problem, including bad arguments, comes back as a diagnostic. */

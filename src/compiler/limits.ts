@@ -17,5 +17,3 @@ export const MAX_MAX_PARALLEL = 1_000;
 export const MAX_RETRIES = 10;
 export const MIN_TRACE_TIMEOUT_MS = 1_000;
 export const MAX_TRACE_TIMEOUT_MS = 3_600_000;
-/** Most suggestions a "did you mean" offers. */
-export const MAX_SUGGESTIONS = 1;

@@ -3,6 +3,7 @@ import { formatDuration } from '../bytecode/arith';
 import { Value, ValueTag } from '../bytecode/instructions';
 import { GROUP_PATTERN } from '../shared/injection-types';
 import type { ScalarKind } from './catalogue';
+import { hasOwn } from './context';
 import type { DiagnosticCode } from './diagnostics';
 import {
   MAX_DEADLINE_MS,
@@ -134,5 +135,5 @@ export const ROLLOUT_RULES: Readonly<Record<string, RolloutRule>> = {
 export const ROLLOUT_KEYS: readonly string[] = Object.keys(ROLLOUT_RULES);
 
 export function isRolloutKey(key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(ROLLOUT_RULES, key);
+  return hasOwn(ROLLOUT_RULES, key);
 }
