@@ -8,6 +8,12 @@ import { CUSTOM_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 export const DEV_SERVER_READY_TIMEOUT_MS = 60_000;
 export const DEV_SERVER_STOP_TIMEOUT_MS = 10_000;
+/**
+ * Write-ahead logging with `synchronous=normal`: every commit survives a crash of the server process (what the
+ * fault tests restart), only an OS crash or power loss can drop the last commits; without it each history append
+ * waits for an fsync and the dev server manages a few agents per second.
+ */
+export const SQLITE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
 export class TemporalCliMissingError extends Error {
   constructor(tried: string[]) {
@@ -92,7 +98,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--log-level',
     'warn',
     ...(options.headless ? ['--headless'] : ['--ui-port', String(options.uiPort)]),
-    ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
+    ...(options.dbFilename ? ['--db-filename', options.dbFilename, ...SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p])] : []),
     ...CUSTOM_SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', `${sa.name}=${sa.type}`]),
   ];
   const logFd = openSync(options.logFile, 'a');
