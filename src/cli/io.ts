@@ -15,6 +15,10 @@ export interface CliIo {
   readStdin(maxBytes: number): Promise<string>;
   /** The HMAC key shared with the agents; loaded on demand because not every command needs it. */
   signingKey(): Buffer;
+  /** Environment the gateway commands read (OPENCLAW_GATEWAY_URL, OPENCLAW_API_TOKEN); absent means none. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Waits between status polls (`--watch`); tests may shorten it. */
+  sleep?(ms: number): Promise<void>;
 }
 
 export interface CliCommand {
@@ -52,5 +56,7 @@ export function processIo(): CliIo {
     readFile: (path) => readFile(path, 'utf8'),
     readStdin,
     signingKey: () => loadSigningKey(loadConfig()).key,
+    env: process.env,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 }

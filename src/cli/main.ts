@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // The `openclaw` operator CLI: looks the subcommand up in a small table and runs it.
 import { compileCommand } from './commands/compile';
+import { historyCommand } from './commands/history';
+import { injectCommand } from './commands/inject';
+import { listCommand } from './commands/list';
+import { statusCommand } from './commands/status';
+import { abortCommand, pauseCommand, resumeCommand } from './commands/steer';
 import { CliCommand, CliIo, processIo } from './io';
 
 /** Every subcommand; add new ones here (each in src/cli/commands/<name>.ts). */
-export const COMMANDS: readonly CliCommand[] = [compileCommand];
+export const COMMANDS: readonly CliCommand[] = [compileCommand, injectCommand, statusCommand, pauseCommand, resumeCommand, abortCommand, historyCommand, listCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

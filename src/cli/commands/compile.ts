@@ -27,7 +27,7 @@ function describeRollout(r: RolloutSettings): string {
   ].join('\n');
 }
 
-function parseContext(text: string | undefined): Record<string, unknown> | undefined {
+export function parseContext(text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;
   let parsed: unknown;
   try {

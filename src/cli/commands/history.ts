@@ -1,0 +1,41 @@
+// `openclaw history AGENT_ID [--limit N] [--trace]`: the agent's injections, newest first.
+import { parseArgs } from 'node:util';
+import type { AgentHistoryEntry } from '../../gateway/injection-service';
+import { callGateway, GATEWAY_FLAGS, GATEWAY_FLAGS_USAGE, gatewayTarget, runGatewayCommand, usageErrors } from '../gateway-client';
+import { CliCommand, CliIo, CliUsageError } from '../io';
+
+const USAGE = `usage: openclaw history AGENT_ID [--limit N] [--trace]
+  --limit N   how many injections (default 20, at most 100)
+  --trace     print each injection's trace lines too
+${GATEWAY_FLAGS_USAGE}`;
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  return runGatewayCommand('history', USAGE, argv, io, async () => {
+    const { values, positionals } = usageErrors(() =>
+      parseArgs({ args: argv, allowPositionals: true, strict: true, options: { ...GATEWAY_FLAGS, limit: { type: 'string' }, trace: { type: 'boolean', default: false } } }),
+    );
+    if (values.help) {
+      io.stdout.write(USAGE + '\n');
+      return 0;
+    }
+    if (positionals.length !== 1) throw new CliUsageError('give one AGENT_ID');
+    const query = values.limit === undefined ? '' : `?limit=${encodeURIComponent(values.limit)}`;
+    const { body } = await callGateway(gatewayTarget(values, io), 'GET', `/history/${encodeURIComponent(positionals[0])}${query}`);
+    if (values.json) {
+      io.stdout.write(JSON.stringify(body, null, 2) + '\n');
+      return 0;
+    }
+    const history = body as { agentId: string; total: number; showing: number; history: AgentHistoryEntry[] };
+    const lines = [`${history.agentId}: ${history.showing} of ${history.total} injection(s), newest first`];
+    for (const entry of history.history) {
+      const ms = entry.closedAt ? Date.parse(entry.closedAt) - Date.parse(entry.startedAt) : null;
+      const steps = entry.timings.map((t) => `${t.step} ${t.ms}ms`).join(', ');
+      lines.push(`  ${entry.startedAt}  ${entry.injectionId}  ${entry.outcome}${ms === null ? '' : ` in ${ms} ms`}${steps ? ` (${steps})` : ''}${entry.error ? `  ${entry.error.code}: ${entry.error.message}` : ''}`);
+      if (values.trace) for (const line of entry.trace?.lines ?? []) lines.push(`      ${JSON.stringify(line)}`);
+    }
+    io.stdout.write(lines.join('\n') + '\n');
+    return 0;
+  });
+}
+
+export const historyCommand: CliCommand = { name: 'history', summary: "show an agent's injections with outcome, timings and trace", usage: USAGE, run };

@@ -1,0 +1,176 @@
+// The gateway over real HTTP against real workers, the run's dev server and 10 real agent containers; the CLI against the same.
+import { main } from '../../src/cli/main';
+import type { CliIo } from '../../src/cli/io';
+import type { InjectionView } from '../../src/gateway/injection-service';
+import { createLogger } from '../../src/shared/logger';
+import { RunningGateway, RunningWorkers, startGateway, startWorkers } from '../../src/runtime';
+import { startAgents, TestAgents } from '../support/agents';
+import { testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
+import { eventually, TOKEN } from './support';
+
+const logger = createLogger({ level: 'error', component: 'e2e' });
+let agents: TestAgents;
+let workers: RunningWorkers;
+let gateway: RunningGateway;
+
+beforeAll(async () => {
+  agents = await startAgents(10, { name: 'gateway' });
+  const config = testConfig({ OPENCLAW_SIGNING_KEY: agents.signingKey.toString('hex'), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
+  workers = await startWorkers({ config, temporalAddress: testTemporalAddress(), logger, workflows: testWorkflowBundle() });
+  gateway = await startGateway({ config, temporalAddress: testTemporalAddress(), logger, port: 0 });
+}, 180_000);
+
+afterAll(async () => {
+  await gateway?.stop();
+  await workers?.stop();
+  await agents?.remove();
+});
+
+async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(gateway.url + path, {
+    method,
+    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+async function untilDone(injectionId: string, timeoutMs = 90_000): Promise<InjectionView> {
+  return eventually(
+    async () => {
+      const { status, body } = await http('GET', `/injections/${injectionId}?limit=500`);
+      expect(status).toBe(200);
+      const view = body as unknown as InjectionView;
+      return view.done ? view : undefined;
+    },
+    `injection ${injectionId} to end`,
+    timeoutMs,
+  );
+}
+
+function capturingIo(): { io: CliIo; out: { stdout: string; stderr: string } } {
+  const out = { stdout: '', stderr: '' };
+  const io: CliIo = {
+    stdout: { write: (t) => void (out.stdout += t) },
+    stderr: { write: (t) => void (out.stderr += t) },
+    readFile: async (p) => {
+      if (p === 'ok.oc') return 'REDUCE_COSTS BY 10% {\n  MAX_PARALLEL: 3\n  CANARY: 1\n}';
+      if (p === 'fails.oc') return `WHEN agent.agent_id == "${agents.agents[0].agentId}" {\n  SIMULATE_FAILURE { MESSAGE: "forced by the test" }\n}\nREDUCE_COSTS BY 1% {\n  CANARY: 0\n}`;
+      throw new Error(`ENOENT ${p}`);
+    },
+    readStdin: async () => '',
+    signingKey: () => agents.signingKey,
+    env: { OPENCLAW_GATEWAY_URL: gateway.url, OPENCLAW_API_TOKEN: TOKEN },
+    sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
+  };
+  return { io, out };
+}
+
+describe('the gateway end to end', () => {
+  it('POST /inject-swarm to 10 agents, watched to the end through GET /injections/:id, then shown in each agent history', async () => {
+    const start = await http('POST', '/inject-swarm', {
+      group: agents.group,
+      instruction: 'REDUCE_COSTS BY 15% {\n  BUDGET: $500\n  MAX_PARALLEL: 5\n}',
+      context: { note: 'e2e' },
+    });
+    expect(start.status).toBe(202);
+    const injectionId = start.body.injectionId as string;
+
+    const view = await untilDone(injectionId);
+    expect(view.status).toBe('succeeded');
+    expect(view.counts).toMatchObject({ total: 10, injected: 10, failed: 0 });
+    expect(view.agents.items.map((a) => a.agentId).sort()).toEqual(agents.agents.map((a) => a.agentId).sort());
+
+    const agentId = agents.agents[3].agentId;
+    const history = await eventually(async () => {
+      const { body } = await http('GET', `/history/${agentId}?limit=5`);
+      const entries = body.history as Array<Record<string, unknown>>;
+      return entries.some((e) => e.injectionId === injectionId) ? body : undefined;
+    }, 'the injection in the agent history');
+    const entry = (history.history as Array<Record<string, unknown>>).find((e) => e.injectionId === injectionId) as Record<string, unknown>;
+    expect(entry).toMatchObject({ outcome: 'injected', workflowStatus: 'COMPLETED', programId: injectionId });
+    expect((entry.timings as Array<{ step: string }>).map((t) => t.step)).toEqual(expect.arrayContaining(['inject', 'reload', 'trace']));
+    expect(entry.trace).toMatchObject({ final: { status: 'completed', programId: injectionId } });
+
+    const listed = await eventually(async () => {
+      const { body } = await http('GET', `/injections?agent=${agentId}&status=succeeded`);
+      return (body.items as Array<{ injectionId: string }>).some((i) => i.injectionId === injectionId) ? true : undefined;
+    }, 'the injection listed by agent and status');
+    expect(listed).toBe(true);
+
+    const metrics = await eventually(async () => {
+      const text = await (await fetch(`${gateway.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+      return /^openclaw_injections_succeeded_total [1-9]/m.test(text) && /openclaw_agent_step_duration_seconds_count\{step="inject"\} [1-9]/.test(text) ? text : undefined;
+    }, 'the metrics to count the injection');
+    expect(metrics).toMatch(/^openclaw_injections_started_total [1-9]/m);
+  });
+
+  it('POST /inject?wait=true answers 200 with the seed fields and the trace once the agent is injected', async () => {
+    const agentId = agents.agents[0].agentId;
+    const { status, body } = await http('POST', '/inject?wait=true', { agentId, instruction: 'OPTIMIZE_THROUGHPUT', priority: 'high' });
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ agentId, success: true, status: 'succeeded', outcome: 'injected', error: null });
+    expect(body.executionTime).toEqual(expect.any(Number));
+    expect(body.trace).toMatchObject({ final: { status: 'completed' } });
+  });
+
+  it('PATCH maxParallel and pause/resume steer a running injection', async () => {
+    const start = await http('POST', '/inject-swarm', { agents: agents.agents.slice(0, 4).map((a) => a.agentId), instruction: 'SIMULATE_WORK BY 1s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}' });
+    const injectionId = start.body.injectionId as string;
+    const patch = await http('PATCH', `/injections/${injectionId}`, { maxParallel: 4 });
+    expect(patch).toEqual({ status: 200, body: { injectionId, maxParallel: 4, previous: 1 } });
+    expect((await http('POST', `/injections/${injectionId}/pause`)).status).toBe(202);
+    const paused = await eventually(async () => {
+      const { body } = await http('GET', `/injections/${injectionId}`);
+      return body.paused === true ? body : undefined;
+    }, 'the injection to report paused');
+    expect(paused.maxParallel).toBe(4);
+    expect((await http('POST', `/injections/${injectionId}/resume`)).status).toBe(202);
+    expect((await untilDone(injectionId)).status).toBe('succeeded');
+  });
+
+  it('openclaw inject --watch prints live progress with counts and an ETA, and exits 0 when every agent was injected', async () => {
+    const { io, out } = capturingIo();
+    const code = await main(['inject', 'ok.oc', '--group', agents.group, '--watch', '--interval', '200'], io);
+    expect(out.stderr).toBe('');
+    expect(code).toBe(0);
+    const lines = out.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^started inj-\S+; watching/);
+    expect(lines.some((l) => / \[[#-]{20}\] \d+\/10 injected \d+ failed 0 running \d+ pending \d+ (ETA \S+|done)$/.test(l))).toBe(true);
+    expect(lines).toContainEqual(expect.stringMatching(/ succeeded \[#{20}\] 10\/10 injected 10 failed 0 running 0 pending 0 done$/));
+    expect(lines[lines.length - 1]).toMatch(/ended: succeeded$/);
+
+    const injectionId = /^started (\S+);/.exec(lines[0])?.[1] as string;
+    const status = capturingIo();
+    expect(await main(['status', injectionId, '--json'], status.io)).toBe(0);
+    expect(JSON.parse(status.out.stdout)).toMatchObject({ injectionId, status: 'succeeded' });
+    const list = capturingIo();
+    expect(await main(['list', '--status', 'succeeded', '--limit', '100'], list.io)).toBe(0);
+    await eventually(async () => {
+      const again = capturingIo();
+      await main(['list', '--status', 'succeeded', '--limit', '100'], again.io);
+      return again.out.stdout.includes(injectionId) ? true : undefined;
+    }, 'the CLI list to show the injection');
+    const history = capturingIo();
+    expect(await main(['history', agents.agents[1].agentId, '--limit', '3'], history.io)).toBe(0);
+    expect(history.out.stdout).toMatch(/injected in \d+ ms \(.*inject \d+ms/);
+  });
+
+  it('openclaw inject --watch exits 1 and says why when the injection fails', async () => {
+    const { io, out } = capturingIo();
+    const code = await main(['inject', 'fails.oc', '--agents', agents.agents.slice(0, 3).map((a) => a.agentId).join(','), '--watch', '--interval', '200'], io);
+    expect(code).toBe(1);
+    expect(out.stdout).toMatch(/ended: (failure-budget-exceeded|partially-succeeded)/);
+  });
+
+  it('the CLI reports gateway errors with exit 1, and usage errors with exit 2', async () => {
+    const missing = capturingIo();
+    expect(await main(['status', 'no-such-injection'], missing.io)).toBe(1);
+    expect(missing.out.stderr).toMatch(/404 INJECTION_NOT_FOUND/);
+    const usage = capturingIo();
+    expect(await main(['pause'], usage.io)).toBe(2);
+    const badToken = capturingIo();
+    expect(await main(['list', '--token', 'x'.repeat(40)], badToken.io)).toBe(1);
+    expect(badToken.out.stderr).toMatch(/403 FORBIDDEN/);
+  });
+});
