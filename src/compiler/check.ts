@@ -8,7 +8,7 @@ import { contextValue, hasOwn, lookupContext } from './context';
 import { Diagnostic, diagnosticAt, DiagnosticCode } from './diagnostics';
 import { didYouMean } from './did-you-mean';
 import { IrExpr, IrStatement, renderExpr } from './ir';
-import { MAX_BLOCK_ENTRIES, MAX_EXPRESSION_DEPTH, MAX_LIST_LENGTH } from './limits';
+import { MAX_BLOCK_ENTRIES, MAX_DIAGNOSTICS, MAX_EXPRESSION_DEPTH, MAX_LIST_LENGTH } from './limits';
 import { isRolloutKey, ROLLOUT_DEFAULTS, ROLLOUT_KEYS, ROLLOUT_RULES, RolloutPatch, RolloutSettings } from './rollout';
 import { binaryResultType, describeType, StaticType, typeOf, unaryResultType } from './types';
 
@@ -93,8 +93,18 @@ class Checker {
     private readonly optimize: boolean,
   ) {}
 
+  private dropped = 0;
+
   private report(code: DiagnosticCode, message: string, span: Span | undefined, severity: 'error' | 'warning' = 'error'): void {
-    this.diagnostics.push(diagnosticAt(code, message, span, severity));
+    if (this.diagnostics.length < MAX_DIAGNOSTICS) this.diagnostics.push(diagnosticAt(code, message, span, severity));
+    else this.dropped++;
+  }
+
+  /** One closing diagnostic when the bound was hit, so a flood of errors stays readable. */
+  finish(): void {
+    if (this.dropped > 0) {
+      this.diagnostics.push(diagnosticAt('TOO_MANY_DIAGNOSTICS', `${this.dropped} more diagnostics were dropped after the first ${MAX_DIAGNOSTICS}; fix these and compile again`));
+    }
   }
 
   statements(list: Statement[], liveness: Liveness): IrStatement[] {
@@ -473,6 +483,7 @@ export function check(statements: Statement[], context: Record<string, unknown>,
   if (statements.length === 0) checker.diagnostics.push(diagnosticAt('EMPTY_PROGRAM', 'the program holds no directive; write at least one, e.g. REDUCE_COSTS BY 15%'));
   const ir = checker.statements(statements, 'live');
   const rollout = checker.settings();
+  checker.finish();
   if (statements.length > 0 && checker.directives.length === 0 && !checker.diagnostics.some((d) => d.severity === 'error')) {
     checker.diagnostics.push(diagnosticAt('NO_DIRECTIVE_RUNS', 'every directive sits in a WHEN branch that can never run; the program does nothing', undefined, 'warning'));
   }

@@ -45,6 +45,7 @@ export const DIAGNOSTIC_CODES = {
   ROLLOUT_CONFLICT: 'a rollout key is set to two different values',
   ROLLOUT_IN_RUNTIME_BRANCH: 'a rollout key sits under a WHEN that depends on agent.* variables',
   NO_DIRECTIVE_RUNS: 'warning: every directive is in a branch that can never run',
+  TOO_MANY_DIAGNOSTICS: 'more diagnostics than the bound; the rest were dropped',
   INVALID_INPUT: 'compile() was called with a source, context or options of the wrong shape',
   INTERNAL_ERROR: 'a compiler defect; please report it with the program',
 } as const;

@@ -109,6 +109,7 @@ function readableExpectation(e: string): string {
 function describeFound(source: string, offset: number): string {
   const c = source[offset];
   if (c === '\n' || c === '\r') return 'the end of the line';
+  if (c === '"') return /^"(?:[^"\\\n\r]|\\.)*"/.test(source.slice(offset, offset + 70_000)) ? 'a string with an unknown escape (use \\" \\\\ \\n \\t \\r)' : 'a string with no closing quote on its line';
   const word = /^[A-Za-z0-9_$%.]+/.exec(source.slice(offset, offset + 40));
   return word ? `'${word[0]}'` : `'${c}'`;
 }

@@ -17,3 +17,5 @@ export const MAX_MAX_PARALLEL = 1_000;
 export const MAX_RETRIES = 10;
 export const MIN_TRACE_TIMEOUT_MS = 1_000;
 export const MAX_TRACE_TIMEOUT_MS = 3_600_000;
+/** Most diagnostics one compile reports; past it one TOO_MANY_DIAGNOSTICS says how many more were dropped. */
+export const MAX_DIAGNOSTICS = 200;

@@ -122,6 +122,17 @@ describe('invalid programs produce the expected diagnostics', () => {
     expect(d).toMatchObject({ code: 'SYNTAX_ERROR', line: 2, column: 10, expected: ["':'"] });
   });
 
+  it('a flood of errors is cut at 200, with one diagnostic saying how many were dropped', () => {
+    // 299 duplicate keys and one TOO_MANY_KEYS: 300 errors.
+    const result = compileTest(`REDUCE_COSTS {\n${'BUDGET: $1\n'.repeat(300)}}`);
+    expect(result.diagnostics).toHaveLength(201);
+    expect(result.diagnostics[200]).toMatchObject({ code: 'TOO_MANY_DIAGNOSTICS', message: expect.stringContaining('100 more') });
+  });
+
+  it('an unterminated string is named as such', () => {
+    expect(compileTest('SIMULATE_FAILURE { MESSAGE: "oops }').diagnostics[0].message).toContain('a string with no closing quote on its line');
+  });
+
   it('a program whose every directive is dead compiles, with a warning', () => {
     const result = compileTest('WHEN 1 > 2 { OPTIMIZE_THROUGHPUT }');
     expect(result.ok).toBe(true);
