@@ -27,7 +27,7 @@ module.exports = tseslint.config(
           patterns: [
             { group: ['dockerode', 'tar-stream', 'express', '**/src/docker/**', '**/src/gateway/**', '**/src/agent/**'], message: 'workflows must not touch Docker, HTTP or agents: call an activity' },
             { group: ['@temporalio/activity', '@temporalio/worker', '@temporalio/client'], message: 'workflows import only @temporalio/workflow and @temporalio/common' },
-            { group: ['**/activities', '**/activities/**'], importNamePattern: '^(?!.*Activities$|.*Deps$)', message: 'workflows import activity *types* only: `import type { … } from "../activities"`' },
+            { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'workflows import activity *types* only: `import type { … } from "../activities"`' },
           ],
         },
       ],

@@ -21,21 +21,19 @@ import {
 } from '@temporalio/workflow';
 import type { CompiledProgram, DockerActivities, InjectorActivities } from '../activities';
 import type { RolloutSettings, Share } from '../src/compiler';
-import {
+import type {
   AgentInjectionResult,
   AgentOutcome,
   AgentRollbackResult,
   AgentStatusEntry,
   OutcomeCounts,
-  PRIORITY_KEY,
   SwarmInjectionInput,
   SwarmInjectionResult,
   SwarmProgress,
   SwarmStatus,
   Wave,
-  childWorkflowId,
-  rollbackWorkflowId,
 } from '../src/shared/injection-types';
+import { PRIORITY_KEY, childWorkflowId, rollbackWorkflowId } from '../src/shared/injection-types';
 import { AGENT_ID, INJECTION_ID, INJECTION_STATUS } from '../src/shared/search-attributes';
 import { dockerHostTaskQueue, mainTaskQueue } from '../src/shared/task-queues';
 import {

@@ -9,7 +9,6 @@ import { assertDockerReachable } from './docker-check';
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 declare global {
-  // eslint-disable-next-line no-var
   var __OPENCLAW_DEV_SERVER__: DevServer | undefined;
 }
 
