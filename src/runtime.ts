@@ -116,7 +116,7 @@ export async function startGateway(options: { config: Config; temporalAddress: s
     url: `http://${shownHost}:${port}`,
     stop: async () => {
       await closeServer(server);
-      injections.close();
+      await injections.close();
       await connection.close();
     },
   };

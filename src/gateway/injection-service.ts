@@ -1,5 +1,6 @@
 // What the routes ask of Temporal: start, describe, query, signal, update, list and audit injections. Routes stay thin.
 import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { Client, WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common';
 import type { Diagnostic, RolloutSettings } from '../compiler';
@@ -109,8 +110,11 @@ export interface InjectionService {
   setMaxParallel(injectionId: string, maxParallel: number): Promise<number>;
   list(filter: { status?: string; agentId?: string; limit: number }): Promise<InjectionSummary[]>;
   agentHistory(agentId: string, limit: number): Promise<{ total: number; entries: AgentHistoryEntry[] }>;
-  /** Stops observing injections for the metrics (their long polls end when the connection closes). */
-  close(): void;
+  /**
+   * Ends every long poll this service holds open (metric observers, `?wait=true` waits) and resolves once they have
+   * settled: call before closing the Temporal connection, whose retry timers otherwise fire on a closed channel.
+   */
+  close(): Promise<void>;
 }
 
 export interface InjectionServiceDeps {
@@ -150,7 +154,13 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
   const { client, metrics, logger } = deps;
   const callTimeoutMs = deps.callTimeoutMs ?? WORKFLOW_CALL_TIMEOUT_MS;
   const observed = new Set<string>();
+  const observers = new Set<Promise<void>>();
+  const stopPolling = new AbortController();
+  // Every long poll listens on this one signal; their number is bounded by MAX_OBSERVED_INJECTIONS and by open requests.
+  setMaxListeners(0, stopPolling.signal);
   let closed = false;
+  /** A long poll (workflow result) that close() can cut short. */
+  const longPoll = <T>(fn: () => Promise<T>): Promise<T> => client.withAbortSignal(stopPolling.signal, fn);
 
   const handle = (injectionId: string): WorkflowHandle<typeof swarmInjectionWorkflow> => client.workflow.getHandle<typeof swarmInjectionWorkflow>(injectionId);
 
@@ -193,7 +203,7 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
     try {
       let result: SwarmInjectionResult;
       try {
-        result = await handle(injectionId).result();
+        result = await longPoll(() => handle(injectionId).result());
       } catch (err) {
         if (closed) return;
         const failure = err instanceof WorkflowFailedError ? err.cause : undefined;
@@ -204,7 +214,7 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
       const started = result.agents.filter((a) => a.childWorkflowId !== null).slice(0, MAX_OBSERVED_AGENT_RESULTS);
       for (let i = 0; i < started.length && !closed; i += OBSERVER_FETCH_CONCURRENCY) {
         const batch = started.slice(i, i + OBSERVER_FETCH_CONCURRENCY);
-        const results = await Promise.all(batch.map((a) => agentResult(injectionId, a.agentId).catch(() => null)));
+        const results = await Promise.all(batch.map((a) => longPoll(() => agentResult(injectionId, a.agentId)).catch(() => null)));
         for (const r of results) if (r) metrics.agentSteps(r.timings);
       }
     } catch (err) {
@@ -262,7 +272,9 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
         return { injectionId: request.injectionId, created: false };
       }
       metrics.injectionStarted();
-      void observe(request.injectionId);
+      const observer = observe(request.injectionId);
+      observers.add(observer);
+      void observer.finally(() => observers.delete(observer));
       return { injectionId: request.injectionId, created: true };
     },
 
@@ -317,9 +329,7 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
       const timeout = new Promise<false>((resolve) => {
         timer = setTimeout(() => resolve(false), timeoutMs);
       });
-      const ended = handle(injectionId)
-        .result()
-        .then(
+      const ended = longPoll(() => handle(injectionId).result()).then(
           () => true,
           (err: unknown) => {
             if (err instanceof WorkflowFailedError) return true;
@@ -431,8 +441,10 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
       return { total, entries };
     },
 
-    close() {
+    async close() {
       closed = true;
+      stopPolling.abort();
+      await Promise.allSettled([...observers]);
     },
   };
 }

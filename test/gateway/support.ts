@@ -51,7 +51,7 @@ export async function testGateway(options: { overrides?: Partial<GatewayDeps>; c
     metrics,
     signingKey,
     close: async () => {
-      injections.close();
+      await injections.close();
       await close();
     },
   };
