@@ -10,6 +10,8 @@ export interface Config {
   taskQueue: string;
   /** Name of the Docker host this process serves; its activities poll `${taskQueue}-docker-${dockerHostName}`. */
   dockerHostName: string;
+  /** Every Docker host a swarm injection resolves its targets on (the gateway passes them to the workflow); default: [dockerHostName]. */
+  dockerHosts: string[];
   /** dockerode connection string: unix:///path or tcp://host:port (TLS from DOCKER_TLS_VERIFY/DOCKER_CERT_PATH). */
   dockerHost: string;
   dockerTlsVerify: boolean;
@@ -25,9 +27,15 @@ export interface Config {
   devServerPort: number;
   devServerUiPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** host:port where the worker serves the Temporal SDK's Prometheus metrics; undefined: not exported. */
+  sdkMetricsAddress: string | undefined;
 }
 
 export const MIN_API_TOKEN_CHARS = 32;
+/** Docker hosts one gateway may spread a swarm over (each is one resolve activity per injection). */
+export const MAX_DOCKER_HOSTS = 64;
+const DOCKER_HOST_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const DOCKER_HOST_NAME_EXPECTED = 'a lowercase host name (a-z, 0-9, -)';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -42,12 +50,14 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const problems: string[] = [];
   const read = new EnvReader(env, problems);
+  const dockerHostName = read.string('OPENCLAW_DOCKER_HOST_NAME', 'local', DOCKER_HOST_NAME_PATTERN, DOCKER_HOST_NAME_EXPECTED);
 
   const config: Config = {
     temporalAddress: read.optional('TEMPORAL_ADDRESS', /^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port, e.g. temporal.internal:7233'),
     temporalNamespace: read.string('TEMPORAL_NAMESPACE', 'default', /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'a Temporal namespace name'),
     taskQueue: read.string('OPENCLAW_TASK_QUEUE', 'openclaw-injector', /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ -'),
-    dockerHostName: read.string('OPENCLAW_DOCKER_HOST_NAME', 'local', /^[a-z0-9][a-z0-9-]{0,62}$/, 'a lowercase host name (a-z, 0-9, -)'),
+    dockerHostName,
+    dockerHosts: read.list('OPENCLAW_DOCKER_HOSTS', MAX_DOCKER_HOSTS, DOCKER_HOST_NAME_PATTERN, DOCKER_HOST_NAME_EXPECTED) ?? [dockerHostName],
     dockerHost: read.string('DOCKER_HOST', 'unix:///var/run/docker.sock', /^(unix:\/\/\/.+|tcp:\/\/[^\s]+:\d{1,5}|npipe:.+)$/, 'unix:///path/to/docker.sock or tcp://host:port'),
     dockerTlsVerify: read.boolean('DOCKER_TLS_VERIFY', false),
     dockerCertPath: read.optional('DOCKER_CERT_PATH', /.+/, 'a directory holding ca.pem, cert.pem and key.pem'),
@@ -61,6 +71,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     devServerPort: read.port('OPENCLAW_DEV_SERVER_PORT', 7233),
     devServerUiPort: read.port('OPENCLAW_DEV_SERVER_UI_PORT', 8233),
     logLevel: read.oneOf('OPENCLAW_LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
+    sdkMetricsAddress: read.optional('OPENCLAW_SDK_METRICS_ADDRESS', /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'host:port to serve Prometheus metrics on, e.g. 0.0.0.0:9464'),
   };
 
   if (config.dockerTlsVerify && !config.dockerCertPath) {
@@ -135,6 +146,20 @@ class EnvReader {
       return fallback;
     }
     return value as T;
+  }
+
+  /** A comma-separated list of distinct names, each matching `pattern`; undefined when unset or invalid. */
+  list(name: string, maxItems: number, pattern: RegExp, expected: string): string[] | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    const items = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+    const problemsBefore = this.problems.length;
+    if (items.length === 0) this.problems.push(`${name}=${JSON.stringify(value)}: expected at least one name`);
+    if (items.length > maxItems) this.problems.push(`${name}: expected at most ${maxItems} names (got ${items.length})`);
+    for (const item of items) if (!pattern.test(item)) this.problems.push(`${name}: ${JSON.stringify(item)} is not ${expected}`);
+    const duplicate = items.find((item, i) => items.indexOf(item) !== i);
+    if (duplicate !== undefined) this.problems.push(`${name}: ${JSON.stringify(duplicate)} is listed twice`);
+    return this.problems.length === problemsBefore ? items : undefined;
   }
 
   tokens(name: string): string[] {

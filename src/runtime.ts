@@ -12,7 +12,7 @@ import type { Logger } from './shared/logger';
 import { loadSigningKey } from './shared/signing-key';
 import { dockerHostTaskQueue, mainTaskQueue } from './shared/task-queues';
 import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH, WorkflowSource } from './worker/worker';
-import { installSdkLogging } from './temporal/sdk-logging';
+import { installSdkRuntime } from './temporal/sdk-logging';
 
 export const GATEWAY_CLOSE_TIMEOUT_MS = 10_000;
 
@@ -44,7 +44,7 @@ export async function startWorkers(options: {
 }): Promise<RunningWorkers> {
   const { config, logger } = options;
   // The SDK's info lines (worker state changes) drown the injector's own; they show with OPENCLAW_LOG_LEVEL=debug.
-  installSdkLogging(logger.child({ component: 'temporal-sdk' }), config.logLevel === 'debug' ? 'debug' : 'warn');
+  installSdkRuntime({ logger: logger.child({ component: 'temporal-sdk' }), level: config.logLevel === 'debug' ? 'debug' : 'warn', metricsAddress: config.sdkMetricsAddress });
   const docker = dockerAdapterFor(config);
   const signingKey = loadSigningKey(config);
   if (signingKey.source === 'dev-file') logger.warn('using the dev signing key from the data directory; set OPENCLAW_SIGNING_KEY in production', { file: signingKey.file });
@@ -89,7 +89,7 @@ export async function startGateway(options: { config: Config; temporalAddress: s
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const gatewayLogger = logger.child({ component: 'gateway' });
   const metrics = createGatewayMetrics();
-  const injections = createInjectionService({ client, taskQueue: config.taskQueue, dockerHosts: [config.dockerHostName], metrics, logger: gatewayLogger });
+  const injections = createInjectionService({ client, taskQueue: config.taskQueue, dockerHosts: config.dockerHosts, metrics, logger: gatewayLogger });
   const app = createApp({
     apiTokens: config.apiTokens,
     logger: gatewayLogger,

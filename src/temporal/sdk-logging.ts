@@ -1,4 +1,4 @@
-// Routes the Temporal SDK's own logs into the injector's structured JSON logs, at the configured level.
+// Installs the Temporal SDK runtime once per process: its logs into the injector's JSON logs, its metrics to Prometheus.
 import { DefaultLogger, LogLevel, Runtime } from '@temporalio/worker';
 import type { Logger } from '../shared/logger';
 
@@ -6,12 +6,23 @@ const SDK_LEVEL: Record<'debug' | 'info' | 'warn' | 'error', LogLevel> = { debug
 
 let installed = false;
 
-/** Installs the SDK runtime once per process; later calls are no-ops (the SDK allows one install). */
-export function installSdkLogging(logger: Logger, level: keyof typeof SDK_LEVEL): void {
-  if (installed) return;
+export interface SdkRuntimeOptions {
+  logger: Logger;
+  level: keyof typeof SDK_LEVEL;
+  /** host:port where the SDK serves its metrics at `/metrics` (Prometheus text format); undefined: no exporter. */
+  metricsAddress?: string;
+}
+
+/**
+ * Installs the SDK runtime once per process; later calls are no-ops (the SDK allows one install, and it must happen
+ * before the first NativeConnection). Returns whether this call installed it.
+ */
+export function installSdkRuntime(options: SdkRuntimeOptions): boolean {
+  if (installed) return false;
   installed = true;
+  const { logger } = options;
   Runtime.install({
-    logger: new DefaultLogger(SDK_LEVEL[level], (entry) => {
+    logger: new DefaultLogger(SDK_LEVEL[options.level], (entry) => {
       const fields = { ...(entry.meta ?? {}), sdk: true };
       const message = entry.message;
       if (entry.level === 'ERROR') logger.error(message, fields);
@@ -19,5 +30,20 @@ export function installSdkLogging(logger: Logger, level: keyof typeof SDK_LEVEL)
       else if (entry.level === 'INFO') logger.info(message, fields);
       else logger.debug(message, fields);
     }),
+    ...(options.metricsAddress
+      ? {
+          telemetryOptions: {
+            // Seconds and `_total` suffixes: the Prometheus conventions dashboards expect.
+            metrics: { prometheus: { bindAddress: options.metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } },
+          },
+        }
+      : {}),
   });
+  if (options.metricsAddress) logger.info('Temporal SDK metrics exported', { url: `http://${options.metricsAddress}/metrics` });
+  return true;
+}
+
+/** The SDK's logs only, no metrics exporter: tests and processes that serve no metrics. */
+export function installSdkLogging(logger: Logger, level: keyof typeof SDK_LEVEL): void {
+  installSdkRuntime({ logger, level });
 }
