@@ -5,10 +5,19 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import type { AgentRef } from '../../src/docker';
 import { rollbackWorkflowId, SwarmProgress } from '../../src/shared/injection-types';
-import { abortSignal, agentRollbackWorkflow, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate } from '../../workflows';
+import {
+  abortSignal,
+  agentRollbackWorkflow,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setMaxParallelUpdate,
+  swarmInjectionWorkflow,
+} from '../../workflows';
 import { startAgents, TestAgents } from '../support/agents';
 import { startTestInjector, TestInjector } from '../support/injector';
 import { testRunDir, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
@@ -41,11 +50,29 @@ async function baseline(refs: AgentRef[], tag: string): Promise<string> {
   return injectionId;
 }
 
-/** Replays the run's history against the current workflow code: proves the scenario is deterministic. */
+/**
+ * Replays the swarm's history, and one child's of each kind, against the current workflow code: proves the scenario is
+ * deterministic. The histories are also written to the run directory (`scripts/save-histories.sh` turns them into
+ * the fixtures that test/workflows/replay.test.ts replays after every change).
+ */
 async function replays(workflowId: string): Promise<void> {
-  const history = await injector.client.workflow.getHandle(workflowId).fetchHistory();
-  writeFileSync(path.join(testRunDir(), `history-${workflowId}.json`), JSON.stringify(history));
-  await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflowBundle().bundlePath } }, history, workflowId);
+  const result = await injector.client.workflow.getHandle<typeof swarmInjectionWorkflow>(workflowId).result().catch(() => null);
+  const started = result?.agents.filter((a) => a.childWorkflowId !== null) ?? [];
+  // The agent whose history shows the most: one that failed and was rolled back, else any that ran.
+  const child = started.find((a) => a.outcome === 'rolled-back') ?? started[0];
+  const ids = [workflowId, ...(child ? [child.childWorkflowId!] : [])];
+  const reverted = result?.agents.find((a) => a.outcome === 'reverted' || a.outcome === 'revert-failed');
+  if (reverted) ids.push(rollbackWorkflowId(workflowId, reverted.agentId));
+  for (const id of ids) {
+    // The temporal CLI's JSON is the form operators export histories in, and the form the fixtures keep.
+    const { stdout } = await promisify(execFile)(
+      process.env.OPENCLAW_TEST_TEMPORAL_CLI!,
+      ['workflow', 'show', '--workflow-id', id, '--address', testTemporalAddress(), '--output', 'json'],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    writeFileSync(path.join(testRunDir(), `history-${id.replace(/\//g, '~')}.json`), stdout);
+    await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflowBundle().bundlePath } }, historyFromJSON(JSON.parse(stdout)), id);
+  }
 }
 
 async function waitForProgress(injectionId: string, ready: (p: SwarmProgress) => boolean, timeoutMs = 60_000): Promise<SwarmProgress> {
