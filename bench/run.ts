@@ -1,13 +1,17 @@
 // `npm run bench`: runs every registered bench (or those named on the command line), prints a table and JSON lines.
 import { compileBench } from './compile.bench';
 import { run as runDockerAdapterBench } from './docker-adapter.bench';
+import { run as runGatewayBench } from './gateway.bench';
 import { Bench, measure, Measurement } from './harness';
 
 /** Every bench; add yours here (bench/<name>.bench.ts exporting a Bench). */
 export const BENCHES: readonly Bench[] = [compileBench];
 
 /** Benches that drive real systems asynchronously and print their own table (not timed by harness.ts). */
-export const ASYNC_BENCHES: ReadonlyArray<{ name: string; run(): Promise<void> }> = [{ name: 'docker-adapter', run: runDockerAdapterBench }];
+export const ASYNC_BENCHES: ReadonlyArray<{ name: string; run(): Promise<void> }> = [
+  { name: 'docker-adapter', run: runDockerAdapterBench },
+  { name: 'gateway', run: runGatewayBench },
+];
 
 function table(rows: Measurement[]): string {
   const header = ['bench', 'case', 'ops/s', 'baseline ops/s', 'ratio', 'target'];
