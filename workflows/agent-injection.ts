@@ -7,11 +7,12 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/workflow';
+import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import type { DockerActivities, SnapshotResult } from '../activities';
 import type {
   AgentInjectionInput,
@@ -39,19 +40,28 @@ export const abortAgentSignal = defineSignal<[reason: string]>('abortAgent');
 /** Failures no retry can mend: the activity raises them with these types and the saga moves straight to rollback. */
 export const NON_RETRYABLE_AGENT_ERRORS = ['AGENT_NOT_FOUND', 'PROGRAM_REFUSED', 'TRACE_TIMEOUT', 'VERIFY_FAILED', 'ARCHIVE_TOO_LARGE', 'ARCHIVE_UNSAFE'];
 
+function dockerRetry(retries: number) {
+  return {
+    initialInterval: DOCKER_RETRY_INITIAL_INTERVAL,
+    maximumInterval: DOCKER_RETRY_MAXIMUM_INTERVAL,
+    backoffCoefficient: DOCKER_RETRY_BACKOFF,
+    maximumAttempts: retries + 1,
+    nonRetryableErrorTypes: NON_RETRYABLE_AGENT_ERRORS,
+  };
+}
+
+/**
+ * The short Docker steps (snapshot, inject, reload, verify: a few Docker calls each) run as local activities: this
+ * workflow runs on its agent's host queue, so the worker executing it sits next to the agent's Docker engine, and a
+ * local activity costs no task dispatch and no history events of its own. They are idempotent, as a local activity
+ * may run again when a workflow task is retried.
+ */
+function localDockerSteps(retries: number, extra: Partial<LocalActivityOptions> = {}) {
+  return proxyLocalActivities<DockerActivities>({ startToCloseTimeout: DOCKER_STEP_TIMEOUT, retry: dockerRetry(retries), ...extra });
+}
+
 function dockerActivities(taskQueue: string, retries: number, extra: Partial<ActivityOptions> = {}) {
-  return proxyActivities<DockerActivities>({
-    taskQueue,
-    startToCloseTimeout: DOCKER_STEP_TIMEOUT,
-    retry: {
-      initialInterval: DOCKER_RETRY_INITIAL_INTERVAL,
-      maximumInterval: DOCKER_RETRY_MAXIMUM_INTERVAL,
-      backoffCoefficient: DOCKER_RETRY_BACKOFF,
-      maximumAttempts: retries + 1,
-      nonRetryableErrorTypes: NON_RETRYABLE_AGENT_ERRORS,
-    },
-    ...extra,
-  });
+  return proxyActivities<DockerActivities>({ taskQueue, startToCloseTimeout: DOCKER_STEP_TIMEOUT, retry: dockerRetry(retries), ...extra });
 }
 
 function traceActivities(taskQueue: string, retries: number, traceTimeoutMs: number) {
@@ -84,7 +94,8 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
   const startedAt = new Date(workflowInfo().runStartTime).toISOString();
   const timings: StepTiming[] = [];
   const reloadId = forwardReloadId(input.injectionId);
-  const steps = dockerActivities(input.dockerTaskQueue, input.retries);
+  const steps = localDockerSteps(input.retries);
+  // Waiting on the agent's trace can take up to TRACE_TIMEOUT: a regular activity, heartbeating, cancellable.
   const tracer = traceActivities(input.dockerTaskQueue, input.retries, input.traceTimeoutMs);
   const base = { injectionId: input.injectionId, agentId: input.agentId, programId: input.programId, startedAt, timings };
 

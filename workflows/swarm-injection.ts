@@ -295,7 +295,8 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
     void CancellationScope.nonCancellable(() =>
       executeChild(agentInjectionWorkflow, {
         workflowId: childWorkflowId(input.injectionId, agentId),
-        taskQueue: mainTaskQueue(input.taskQueue),
+        // On the agent's host queue: the worker next to its Docker engine runs it and its local activities.
+        taskQueue: dockerQueue(host ?? ''),
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         typedSearchAttributes: [
@@ -337,7 +338,7 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
     void CancellationScope.nonCancellable(() =>
       executeChild(agentRollbackWorkflow, {
         workflowId: rollbackWorkflowId(input.injectionId, agentId),
-        taskQueue: mainTaskQueue(input.taskQueue),
+        taskQueue: dockerQueue(host ?? ''),
         parentClosePolicy: ParentClosePolicy.ABANDON,
         typedSearchAttributes: [
           { key: INJECTION_ID, value: input.injectionId },

@@ -1,11 +1,13 @@
 // Builds the injector's Temporal workers: one on the main queue (workflows, compile), one on this Docker host's queue.
 import path from 'node:path';
-import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createDockerActivities, createInjectorActivities, DockerActivityDeps, InjectorActivityDeps } from '../../activities';
 import { dockerHostTaskQueue, mainTaskQueue } from '../shared/task-queues';
 
 /** Where the worker finds the workflow code: a prebuilt bundle (tests) or the workflows folder (bundled at start-up). */
 export type WorkflowSource = { bundlePath: string } | { workflowsPath: string };
+
+const QUIET_BUNDLER_LOGGER = new DefaultLogger('WARN');
 
 export const DEFAULT_WORKFLOWS_PATH = path.resolve(__dirname, '..', '..', 'workflows');
 
@@ -30,10 +32,11 @@ export interface InjectorWorkers {
 }
 
 export async function createInjectorWorkers(options: InjectorWorkersOptions): Promise<InjectorWorkers> {
+  // Bundled once and shared: both workers run workflows.
   const workflowOptions =
     'bundlePath' in options.workflows
       ? { workflowBundle: { codePath: options.workflows.bundlePath } }
-      : { workflowsPath: options.workflows.workflowsPath };
+      : { workflowBundle: await bundleWorkflowCode({ workflowsPath: options.workflows.workflowsPath, logger: QUIET_BUNDLER_LOGGER }) };
   const workers: Worker[] = [
     await Worker.create({
       connection: options.connection,
@@ -50,6 +53,8 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         connection: options.connection,
         namespace: options.namespace,
         taskQueue: dockerHostTaskQueue(options.taskQueue, options.dockerHostName),
+        // The per-agent workflows run here too, next to the engine, so their short steps can be local activities.
+        ...workflowOptions,
         activities: createDockerActivities(options.dockerDeps),
         ...options.tuning,
       }),
