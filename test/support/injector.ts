@@ -26,12 +26,13 @@ export interface TestInjector {
   stop(): Promise<void>;
 }
 
-export async function startTestInjector(options: { signingKey: Buffer; workers?: boolean; overrides?: Record<string, string> }): Promise<TestInjector> {
-  const config = testConfig(options.overrides);
+/** `temporalAddress`: a test's own dev server instead of the run's (then only with `workers: false`). */
+export async function startTestInjector(options: { signingKey: Buffer; workers?: boolean; overrides?: Record<string, string>; temporalAddress?: string }): Promise<TestInjector> {
+  const config = testConfig({ ...options.overrides, ...(options.temporalAddress ? { TEMPORAL_ADDRESS: options.temporalAddress } : {}) });
   const docker = createDockerAdapter({ dockerHost: config.dockerHost });
   const channel = createAgentChannel(docker);
   const logger = createLogger({ level: 'warn', component: 'test-injector' });
-  const { client, close } = await testClient();
+  const { client, close } = await testClient(options.temporalAddress);
   let connection: NativeConnection | undefined;
   let workers: InjectorWorkers | undefined;
   let running: Promise<void> | undefined;

@@ -26,8 +26,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
-export async function testClient(): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: testTemporalAddress() });
+/** A client of the run's dev server, or of `address` (a test's own server). */
+export async function testClient(address = testTemporalAddress()): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address });
   return { client: new Client({ connection }), close: () => connection.close() };
 }
 
