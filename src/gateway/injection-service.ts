@@ -11,6 +11,7 @@ import {
   childWorkflowId,
   OutcomeCounts,
   Priority,
+  PRIORITY_KEY,
   SwarmInjectionInput,
   SwarmInjectionResult,
   SwarmStatus,
@@ -260,6 +261,8 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
           // An id is used once, ever: a retried request finds the first injection instead of starting a second.
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: [{ key: INJECTION_ID, value: request.injectionId }],
+          // The swarm's own workflow tasks are ordered by it too; its children and activities inherit it.
+          priority: { priorityKey: PRIORITY_KEY[request.priority] },
           memo: { requestFingerprint: request.fingerprint, requestedBy: request.requestedBy },
         });
       } catch (err) {

@@ -6,7 +6,7 @@ import type { Config } from '../../src/config';
 import { createAgentChannel, createDockerAdapter, DockerAdapter, AgentChannel } from '../../src/docker';
 import { createLogger } from '../../src/shared/logger';
 import type { AgentInjectionResult, Priority, SwarmInjectionInput, SwarmInjectionResult, TargetSelector } from '../../src/shared/injection-types';
-import { childWorkflowId } from '../../src/shared/injection-types';
+import { childWorkflowId, PRIORITY_KEY } from '../../src/shared/injection-types';
 import { INJECTION_ID } from '../../src/shared/search-attributes';
 import { mainTaskQueue } from '../../src/shared/task-queues';
 import { createInjectorWorkers, InjectorWorkers } from '../../src/worker/worker';
@@ -74,6 +74,7 @@ export async function startTestInjector(options: { signingKey: Buffer; workers?:
       taskQueue: mainTaskQueue(config.taskQueue),
       args: [input],
       typedSearchAttributes: [{ key: INJECTION_ID, value: injectionId }],
+      priority: { priorityKey: PRIORITY_KEY[input.priority] },
     });
   };
 
