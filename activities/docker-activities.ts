@@ -56,6 +56,21 @@ async function classified<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A rollback waits out a paused or stopped container through its retries (ROLLBACK_MIN_ATTEMPTS): leaving an agent
+ * changed is worse than waiting. Only a container that is gone is final for it.
+ */
+async function classifiedForRollback<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof DockerAdapterError && err.code === 'CONTAINER_NOT_RUNNING') {
+      throw ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: false });
+    }
+    throw asActivityFailure(err);
+  }
+}
+
 function programIdOf(bytes: Buffer): string | null {
   try {
     return decodeUnverified(bytes).programId;
@@ -211,7 +226,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
      * agent runs it again. Idempotent: a retry after the agent already reverted only reads the trace back.
      */
     async rollbackAgent(input: { agentId: string; injectionId: string; containerId: string | null; timeoutMs: number }): Promise<TraceSummary> {
-      return classified(async () => {
+      return classifiedForRollback(async () => {
         const containerId = input.containerId ?? (await containerOf(input.agentId));
         const reloadId = rollbackReloadId(input.injectionId);
         const previous = await docker.readFile(containerId, previousProgramPath(input.injectionId), MAX_SNAPSHOT_BYTES);
