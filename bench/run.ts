@@ -2,15 +2,19 @@
 import { compileBench } from './compile.bench';
 import { run as runDockerAdapterBench } from './docker-adapter.bench';
 import { run as runGatewayBench } from './gateway.bench';
+import { run as runScaleBench } from './scale.bench';
+import { run as runSwarmBench } from './swarm.bench';
 import { Bench, measure, Measurement } from './harness';
 
 /** Every bench; add yours here (bench/<name>.bench.ts exporting a Bench). */
 export const BENCHES: readonly Bench[] = [compileBench];
 
 /** Benches that drive real systems asynchronously and print their own table (not timed by harness.ts). */
-export const ASYNC_BENCHES: ReadonlyArray<{ name: string; run(): Promise<void> }> = [
+export const ASYNC_BENCHES: ReadonlyArray<{ name: string; run(options: readonly string[]): Promise<void> }> = [
   { name: 'docker-adapter', run: runDockerAdapterBench },
   { name: 'gateway', run: runGatewayBench },
+  { name: 'swarm', run: runSwarmBench },
+  { name: 'scale', run: runScaleBench },
 ];
 
 function table(rows: Measurement[]): string {
@@ -40,7 +44,11 @@ export function runBenches(names: string[]): Measurement[] {
 }
 
 if (require.main === module) {
-  const names = process.argv.slice(2);
+  // `npm run bench -- swarm scale --agents 200`: bench names first, then `--option value` pairs for the async benches.
+  const args = process.argv.slice(2);
+  const firstOption = args.findIndex((a) => a.startsWith('--'));
+  const names = firstOption < 0 ? args : args.slice(0, firstOption);
+  const options = firstOption < 0 ? [] : args.slice(firstOption);
   const asyncSelected = ASYNC_BENCHES.filter((b) => names.length === 0 || names.includes(b.name));
   const syncNames = names.filter((n) => !ASYNC_BENCHES.some((b) => b.name === n));
   if (names.length === 0 || syncNames.length > 0) {
@@ -50,7 +58,7 @@ if (require.main === module) {
     if (results.some((r) => r.meetsTarget === false)) process.exitCode = 1;
   }
   void (async () => {
-    for (const bench of asyncSelected) await bench.run();
+    for (const bench of asyncSelected) await bench.run(options);
   })().catch((err: unknown) => {
     console.error(err);
     process.exitCode = 1;

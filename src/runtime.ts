@@ -11,7 +11,7 @@ import { createGatewayMetrics } from './gateway/metrics';
 import type { Logger } from './shared/logger';
 import { loadSigningKey } from './shared/signing-key';
 import { dockerHostTaskQueue, mainTaskQueue } from './shared/task-queues';
-import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH, WorkflowSource } from './worker/worker';
+import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH, InjectorWorkersOptions, WorkflowSource } from './worker/worker';
 import { installSdkRuntime } from './temporal/sdk-logging';
 
 export const GATEWAY_CLOSE_TIMEOUT_MS = 10_000;
@@ -41,6 +41,8 @@ export async function startWorkers(options: {
   temporalAddress: string;
   logger: Logger;
   workflows?: WorkflowSource;
+  /** Worker slots and cache (see InjectorWorkersOptions); the SDK's defaults when absent. */
+  tuning?: InjectorWorkersOptions['tuning'];
 }): Promise<RunningWorkers> {
   const { config, logger } = options;
   // The SDK's info lines (worker state changes) drown the injector's own; they show with OPENCLAW_LOG_LEVEL=debug.
@@ -57,6 +59,7 @@ export async function startWorkers(options: {
     workflows: options.workflows ?? { workflowsPath: DEFAULT_WORKFLOWS_PATH },
     injectorDeps: { logger: logger.child({ component: 'activities' }), signingKey: signingKey.key },
     dockerDeps: { hostName: config.dockerHostName, logger: logger.child({ component: 'docker-activities' }), docker, channel: createAgentChannel(docker) },
+    tuning: options.tuning,
   });
   const done = workers.run();
   return {

@@ -1,0 +1,152 @@
+// Measuring helpers shared by the swarm and scale benches: percentiles, CPU time of a process from /proc, peak RSS,
+// and a throwaway Temporal dev server (free ports, temp SQLite db) that is always removed.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DevServer, findTemporalCli, freePort, startDevServer } from '../src/temporal/dev-server';
+
+/** Compiled to dist/bench/, like every bench (npm run bench). */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+/** Linux reports process times in clock ticks; 100 per second on every kernel this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_SECOND = 100;
+export const RSS_SAMPLE_INTERVAL_MS = 250;
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/**
+ * CPU milliseconds a process has used, its reaped children included (dockerd re-executes itself to unpack every
+ * archive it is sent): utime + stime + cutime + cstime of /proc/<pid>/stat. null when the process is not visible.
+ */
+export function processCpuMs(pid: number): number | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name is in parentheses and may hold spaces: fields are counted from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = [11, 12, 13, 14].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** The pid of the first process whose command name is exactly `name` (e.g. dockerd), or null. */
+export function findProcess(name: string): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+/** Load average of the machine, as a note beside every figure (the machine is shared). */
+export function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
+}
+
+export interface CpuMeter {
+  /** CPU ms used since the meter started, per process, and as a share of one core over the wall time. */
+  stop(): { wallMs: number; processes: Record<string, { cpuMs: number | null; coreShare: number | null }> };
+}
+
+/** CPU of several processes over one interval; `self` is this process (workers, gateway and client run here). */
+export function startCpuMeter(pids: Record<string, number | null>): CpuMeter {
+  const started = performance.now();
+  const selfStart = process.cpuUsage();
+  const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid === null ? null : processCpuMs(pid)]));
+  return {
+    stop() {
+      const wallMs = performance.now() - started;
+      const processes: Record<string, { cpuMs: number | null; coreShare: number | null }> = {};
+      for (const [name, pid] of Object.entries(pids)) {
+        const start = before[name];
+        const end = pid === null ? null : processCpuMs(pid);
+        const cpuMs = start === null || end === null ? null : end - start;
+        processes[name] = { cpuMs, coreShare: cpuMs === null ? null : cpuMs / wallMs };
+      }
+      const self = process.cpuUsage(selfStart);
+      const selfMs = (self.user + self.system) / 1000;
+      processes.self = { cpuMs: selfMs, coreShare: selfMs / wallMs };
+      return { wallMs, processes };
+    },
+  };
+}
+
+/** Samples this process's RSS until stopped; returns the peak in bytes. */
+export function startRssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, RSS_SAMPLE_INTERVAL_MS);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+export interface BenchDevServer {
+  server: DevServer;
+  stop(): Promise<void>;
+}
+
+/** A headless dev server of the bench's own, on free loopback ports, with a SQLite db in a temp dir removed on stop. */
+export async function startBenchDevServer(name: string): Promise<BenchDevServer> {
+  const runDir = mkdtempSync(path.join(os.tmpdir(), `openclaw-${name}-bench-`));
+  try {
+    const server = await startDevServer({
+      cliPath: findTemporalCli(process.env.TEMPORAL_CLI_PATH, PROJECT_ROOT),
+      port: await freePort(),
+      uiPort: await freePort(),
+      namespace: 'default',
+      dbFilename: path.join(runDir, 'temporal.db'),
+      logFile: path.join(runDir, 'temporal.log'),
+      headless: true,
+    });
+    return {
+      server,
+      stop: async () => {
+        await server.stop();
+        rmSync(runDir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    rmSync(runDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Parses `--name value` options after the bench names; unknown options are an error, so a typo never runs the default. */
+export function parseOptions(args: readonly string[], known: readonly string[]): Map<string, string> {
+  const options = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith('--')) continue;
+    const [name, inline] = arg.slice(2).split('=', 2);
+    if (!known.includes(name)) throw new Error(`unknown option --${name}; known: ${known.map((k) => `--${k}`).join(', ')}`);
+    const value = inline ?? args[++i];
+    if (value === undefined) throw new Error(`--${name} needs a value`);
+    options.set(name, value);
+  }
+  return options;
+}
+
+export function positiveInteger(options: Map<string, string>, name: string, fallback: number, max: number): number {
+  const raw = options.get(name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`--${name} must be an integer from 1 to ${max}, got ${raw}`);
+  return value;
+}

@@ -1,0 +1,138 @@
+// Orchestration at scale: 1,159 and 10,000 simulated agents (the in-process fleet driver, zero-latency agents) through
+// the real workflows on a dev server of the bench's own: agents/s, events per run, the worker's peak RSS, server CPU.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig } from '../src/config';
+import type { SwarmInjectionInput } from '../src/shared/injection-types';
+import { createLogger } from '../src/shared/logger';
+import { INJECTION_ID } from '../src/shared/search-attributes';
+import { mainTaskQueue } from '../src/shared/task-queues';
+import { installSdkRuntime } from '../src/temporal/sdk-logging';
+import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH } from '../src/worker/worker';
+import { NativeConnection } from '@temporalio/worker';
+import type { swarmInjectionWorkflow } from '../workflows';
+import { createFleetDriver } from './fleet/fleet-driver';
+import { loadAverage, parseOptions, startBenchDevServer, startCpuMeter, startRssSampler } from './measure';
+
+export const DEFAULT_SCALES = [1_159, 10_000];
+export const MAX_SCALE_AGENTS = 20_000;
+/** Temporal warns past this many events in one run; the workflow continues-as-new well before it. */
+export const HISTORY_WARNING_EVENTS = 10_240;
+export const SCALE_MAX_PARALLEL = 500;
+/** The worker settings the scale runs use (the scale test's): more slots and a cache large enough for the window. */
+export const SCALE_TUNING = { maxConcurrentActivityTaskExecutions: 400, maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: 2_000 };
+const SCALE_TIMEOUT_MS = 30 * 60_000;
+
+interface ScaleResult {
+  agents: number;
+  seconds: number;
+  agentsPerSecond: number;
+  status: string;
+  runs: number;
+  historyEventsPerRun: number[];
+  peakRssMiB: number;
+  devServerCore: number | null;
+  benchProcessCore: number | null;
+}
+
+export async function run(args: readonly string[] = []): Promise<void> {
+  const options = parseOptions(args, ['agents']);
+  const scales = options.get('agents')?.split(',').map(Number) ?? DEFAULT_SCALES;
+  if (scales.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SCALE_AGENTS)) throw new Error(`--agents takes integers from 1 to ${MAX_SCALE_AGENTS}, comma-separated`);
+  console.log(`scale bench: ${scales.join(', ')} simulated agents, load average before start ${loadAverage()}`);
+  installSdkRuntime({ logger: createLogger({ level: 'warn', component: 'temporal-sdk' }), level: 'warn' });
+  const devServer = await startBenchDevServer('scale');
+  const results: ScaleResult[] = [];
+  try {
+    const connection = await NativeConnection.connect({ address: devServer.server.address });
+    const clientConnection = await Connection.connect({ address: devServer.server.address });
+    try {
+      const client = new Client({ connection: clientConnection });
+      for (const agents of scales) results.push(await runScale(agents, connection, client, devServer.server.pid));
+    } finally {
+      await clientConnection.close();
+      await connection.close();
+    }
+  } finally {
+    await devServer.stop();
+  }
+  console.log(`\nscale bench (fleet driver, MAX_PARALLEL ${SCALE_MAX_PARALLEL}, worker tuning ${JSON.stringify(SCALE_TUNING)}); load average at the end ${loadAverage()}`);
+  console.log('agents   status      total     agents/s  runs  max events/run  peak RSS   dev server CPU   bench process CPU');
+  for (const r of results) {
+    console.log(
+      `${String(r.agents).padStart(6)}   ${r.status.padEnd(10)}  ${`${r.seconds.toFixed(1)} s`.padEnd(8)}  ${r.agentsPerSecond.toFixed(1).padStart(8)}  ${String(r.runs).padStart(4)}  ${String(Math.max(...r.historyEventsPerRun)).padStart(14)}  ${`${r.peakRssMiB} MiB`.padEnd(9)}  ${r.devServerCore === null ? 'n/a' : `${(r.devServerCore * 100).toFixed(0)}% of a core`.padEnd(15)}  ${r.benchProcessCore === null ? 'n/a' : `${(r.benchProcessCore * 100).toFixed(0)}% of a core`}`,
+    );
+    console.log(`         events per run: ${r.historyEventsPerRun.join(', ')} — ${Math.max(...r.historyEventsPerRun) < HISTORY_WARNING_EVENTS ? 'every run' : 'NOT every run'} under ${HISTORY_WARNING_EVENTS}`);
+  }
+  for (const r of results) console.log(JSON.stringify({ bench: 'scale', ...r }));
+}
+
+async function runScale(agents: number, connection: NativeConnection, client: Client, devServerPid: number): Promise<ScaleResult> {
+  const signingKey = randomBytes(32);
+  const group = `scale${agents}`;
+  const fleet = createFleetDriver({ count: agents, group, signingKey });
+  const config = loadConfig({ OPENCLAW_TASK_QUEUE: `scale-bench-${randomBytes(4).toString('hex')}`, OPENCLAW_SIGNING_KEY: signingKey.toString('hex') });
+  const logger = createLogger({ level: 'error', component: 'scale-bench' });
+  const workers = await createInjectorWorkers({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    dockerHostName: config.dockerHostName,
+    workflows: { workflowsPath: DEFAULT_WORKFLOWS_PATH },
+    injectorDeps: { logger, signingKey },
+    dockerDeps: { hostName: config.dockerHostName, logger, docker: fleet.docker, channel: fleet.channel },
+    tuning: SCALE_TUNING,
+  });
+  const running = workers.run();
+  const rss = startRssSampler();
+  try {
+    const injectionId = `scale-${randomUUID()}`;
+    const input: SwarmInjectionInput = {
+      injectionId,
+      source: `OPTIMIZE_THROUGHPUT {\n  TARGET: ${group}\n  MAX_PARALLEL: ${SCALE_MAX_PARALLEL}\n  CANARY: 1%\n  DEADLINE: 2h\n}`,
+      context: {},
+      targets: null,
+      priority: 'medium',
+      requestedBy: 'scale-bench',
+      taskQueue: config.taskQueue,
+      dockerHosts: [config.dockerHostName],
+    };
+    const meter = startCpuMeter({ devServer: devServerPid });
+    const started = performance.now();
+    const handle = await client.workflow.start<typeof swarmInjectionWorkflow>('swarmInjectionWorkflow', {
+      workflowId: injectionId,
+      taskQueue: mainTaskQueue(config.taskQueue),
+      args: [input],
+      typedSearchAttributes: [{ key: INJECTION_ID, value: injectionId }],
+      workflowExecutionTimeout: SCALE_TIMEOUT_MS,
+    });
+    const result = await handle.result();
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = meter.stop();
+    if (result.counts.injected !== agents) throw new Error(`scale ${agents}: ${JSON.stringify(result.counts)}`);
+    const twice = fleet.agentIds().filter((id) => fleet.reloadsActedOn(id) !== 1);
+    if (twice.length > 0) throw new Error(`scale ${agents}: ${twice.length} agents acted other than once`);
+    return {
+      agents,
+      seconds,
+      agentsPerSecond: agents / seconds,
+      status: result.status,
+      runs: result.runs,
+      historyEventsPerRun: result.historyEventsPerRun,
+      peakRssMiB: Math.round(rss.stop() / (1024 * 1024)),
+      devServerCore: cpu.processes.devServer.coreShare,
+      benchProcessCore: cpu.processes.self.coreShare,
+    };
+  } finally {
+    rss.stop();
+    workers.shutdown();
+    await running;
+  }
+}
+
+if (require.main === module) {
+  run(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
