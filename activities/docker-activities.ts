@@ -8,7 +8,7 @@ import { decodeUnverified } from '../src/bytecode/format';
 import type { AgentChannel, TraceResult } from '../src/docker/agent-channel';
 import { DockerAdapterError } from '../src/docker/errors';
 import type { DockerAdapter } from '../src/docker/types';
-import type { Logger } from '../src/shared/logger';
+import type { LogFields, Logger } from '../src/shared/logger';
 import {
   MAX_TRACE_BYTES_IN_RESULT,
   MAX_TRACE_LINES_IN_RESULT,
@@ -129,8 +129,33 @@ function isRefusal(code: string): boolean {
   return code.startsWith('BC_') || code.startsWith('RELOAD_') || code === 'PROGRAM_UNREADABLE';
 }
 
+/**
+ * What a log line of the running activity carries: the injection and agent it works for, read from its workflow id
+ * (`<injectionId>/<agentId>` for an agent's child, `<injectionId>/<agentId>/rollback`, `<injectionId>` for the swarm).
+ */
+function activityScope(hostName: string): LogFields {
+  const info = Context.current().info;
+  const [injectionId, agentId] = (info.workflowExecution?.workflowId ?? '').split('/');
+  return { ...(injectionId ? { injectionId } : {}), ...(agentId ? { agentId } : {}), activity: info.activityType, attempt: info.attempt, host: hostName, taskQueue: info.taskQueue };
+}
+
 export function createDockerActivities(deps: DockerActivityDeps) {
   const { docker, channel } = deps;
+
+  /** Runs one step and logs one line for it, done (info) or failed (warn), with its ids and duration. */
+  async function logged<T>(step: () => Promise<T>): Promise<T> {
+    const scope = activityScope(deps.hostName);
+    const startedAt = Date.now();
+    try {
+      const result = await step();
+      deps.logger.info('docker step done', { ...scope, ms: Date.now() - startedAt });
+      return result;
+    } catch (err) {
+      const type = err instanceof ApplicationFailure ? err.type : undefined;
+      deps.logger.warn('docker step failed', { ...scope, ms: Date.now() - startedAt, errorType: type ?? null, error: err });
+      throw err;
+    }
+  }
 
   async function containerOf(agentId: string): Promise<string> {
     const agent = await docker.findAgent(agentId);
@@ -139,7 +164,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     return agent.containerId;
   }
 
-  return {
+  return withStepLogs(logged, {
     async dockerVersion(): Promise<{ host: string; version: string }> {
       const { version } = await classified(() => docker.ping());
       return { host: deps.hostName, version };
@@ -249,11 +274,20 @@ export function createDockerActivities(deps: DockerActivityDeps) {
             nonRetryable: false,
           });
         }
-        deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, programId: expectedProgramId });
+        deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, host: deps.hostName, programId: expectedProgramId });
         return summarizeTrace(result);
       });
     },
-  };
+  });
+}
+
+type ActivityFunction = (...args: never[]) => Promise<unknown>;
+
+/** The same activities, each running inside `logged` (one log line per step); names and signatures unchanged. */
+function withStepLogs<A extends Record<string, ActivityFunction>>(logged: <T>(step: () => Promise<T>) => Promise<T>, activities: A): A {
+  const wrapped: Record<string, ActivityFunction> = {};
+  for (const [name, activity] of Object.entries(activities)) wrapped[name] = (...args) => logged(() => activity(...args));
+  return wrapped as A;
 }
 
 export type DockerActivities = ReturnType<typeof createDockerActivities>;

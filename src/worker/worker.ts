@@ -20,6 +20,11 @@ export interface InjectorWorkersOptions {
   injectorDeps: InjectorActivityDeps;
   /** Absent on a process that serves no Docker host. */
   dockerDeps?: DockerActivityDeps;
+  /**
+   * False for a process that serves only its Docker host's queue (workflows run elsewhere). The SDK allows one worker
+   * per task queue in a process, so two hosts served from one process share a single main-queue worker.
+   */
+  serveMainQueue?: boolean;
   /** Tuning knobs passed through to both workers (slots, pollers, cache size). */
   tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>;
 }
@@ -37,16 +42,19 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
     'bundlePath' in options.workflows
       ? { workflowBundle: { codePath: options.workflows.bundlePath } }
       : { workflowBundle: await bundleWorkflowCode({ workflowsPath: options.workflows.workflowsPath, logger: QUIET_BUNDLER_LOGGER }) };
-  const workers: Worker[] = [
-    await Worker.create({
-      connection: options.connection,
-      namespace: options.namespace,
-      taskQueue: mainTaskQueue(options.taskQueue),
-      ...workflowOptions,
-      activities: createInjectorActivities(options.injectorDeps),
-      ...options.tuning,
-    }),
-  ];
+  const workers: Worker[] = [];
+  if (options.serveMainQueue !== false) {
+    workers.push(
+      await Worker.create({
+        connection: options.connection,
+        namespace: options.namespace,
+        taskQueue: mainTaskQueue(options.taskQueue),
+        ...workflowOptions,
+        activities: createInjectorActivities(options.injectorDeps),
+        ...options.tuning,
+      }),
+    );
+  }
   if (options.dockerDeps) {
     workers.push(
       await Worker.create({
