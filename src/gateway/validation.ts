@@ -115,6 +115,11 @@ export function contextField(value: unknown, check: Checker): Record<string, unk
     check.add('context', 'expected a JSON object');
     return {};
   }
+  // Before measuring: JSON.stringify overflows the stack on a few thousand levels, which the body parser accepts.
+  if (nestsDeeperThan(value, MAX_CONTEXT_DEPTH)) {
+    check.add('context', `nests deeper than ${MAX_CONTEXT_DEPTH} levels`);
+    return {};
+  }
   const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
   if (bytes > MAX_CONTEXT_JSON_BYTES) {
     check.add('context', `is ${bytes} bytes of JSON, over the ${MAX_CONTEXT_JSON_BYTES}-byte limit`);
@@ -126,6 +131,14 @@ export function contextField(value: unknown, check: Checker): Record<string, unk
     return {};
   }
   return value;
+}
+
+/** True when objects or arrays nest more than `limit` levels; the walk stops there, so its own stack is bounded. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  return children.some((child) => nestsDeeperThan(child, limit - 1));
 }
 
 function findForbiddenKey(value: unknown, at: string, depth: number): string | null {
