@@ -81,7 +81,19 @@ provision_agent_image() {
   fi
 }
 
+# The compose file's check (test/deploy) runs `docker-compose config`: Debian's docker-compose 1.29 validates against
+# the compose schema offline. Only installed where we may (root with apt); elsewhere the test says what is missing.
+provision_compose() {
+  command -v docker-compose >/dev/null && return
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    log "installing docker-compose from Debian's packages (to validate docker-compose.temporal.yml)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >&2 \
+      || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >&2; }
+  fi
+}
+
 provision_temporal_cli
 provision_docker
+provision_compose
 provision_node_modules
 provision_agent_image
