@@ -167,8 +167,12 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
     return c.failed === 0 ? 'succeeded' : 'partially-succeeded';
   }
 
+  /** Also sets InjectionId, so a swarm started without it (e.g. by `temporal workflow start`) is still found by it. */
   function setStatus(): void {
-    upsertSearchAttributes([{ key: INJECTION_STATUS, value: status() }]);
+    upsertSearchAttributes([
+      { key: INJECTION_ID, value: input.injectionId },
+      { key: INJECTION_STATUS, value: status() },
+    ]);
   }
 
   function counts(): OutcomeCounts {
