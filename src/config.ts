@@ -29,6 +29,11 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** host:port where the worker serves the Temporal SDK's Prometheus metrics; undefined: not exported. */
   sdkMetricsAddress: string | undefined;
+  /**
+   * Host-path transfer mode: agents whose programs and logs directories are bind mounts from under this absolute
+   * directory of the worker's host are read and written there directly, not through the Docker archive API.
+   */
+  hostPathRoot: string | undefined;
 }
 
 export const MIN_API_TOKEN_CHARS = 32;
@@ -72,6 +77,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     devServerUiPort: read.port('OPENCLAW_DEV_SERVER_UI_PORT', 8233),
     logLevel: read.oneOf('OPENCLAW_LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     sdkMetricsAddress: read.optional('OPENCLAW_SDK_METRICS_ADDRESS', /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'host:port to serve Prometheus metrics on, e.g. 0.0.0.0:9464'),
+    hostPathRoot: read.optional('OPENCLAW_HOST_PATH_ROOT', /^\/.*[^/]$/, 'an absolute directory path, e.g. /var/lib/openclaw/agents'),
   };
 
   if (config.dockerTlsVerify && !config.dockerCertPath) {

@@ -27,7 +27,7 @@ export class InsecureGatewayError extends Error {
 }
 
 function dockerAdapterFor(config: Config) {
-  return createDockerAdapter({ dockerHost: config.dockerHost, tlsVerify: config.dockerTlsVerify, certPath: config.dockerCertPath });
+  return createDockerAdapter({ dockerHost: config.dockerHost, tlsVerify: config.dockerTlsVerify, certPath: config.dockerCertPath, hostPathRoot: config.hostPathRoot });
 }
 
 export interface RunningWorkers {

@@ -1,7 +1,9 @@
 // Starts and removes labelled reference-agent containers: used by `npm run swarm:up|down`, the tests and the benchmark.
+import { chown, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import Docker from 'dockerode';
-import { AGENT_NAME_PATTERN, LABEL_AGENT_ID, LABEL_GROUP, LABEL_ROLE, LABEL_ROLE_AGENT } from '../agent/protocol';
-import { classifyDockerError, DockerConnectionOptions, dockerodeFor } from './dockerode-adapter';
+import { AGENT_NAME_PATTERN, LABEL_AGENT_ID, LABEL_GROUP, LABEL_ROLE, LABEL_ROLE_AGENT, LOGS_DIR, PROGRAMS_DIR } from '../agent/protocol';
+import { AGENT_FILE_OWNER, classifyDockerError, DockerConnectionOptions, dockerodeFor } from './dockerode-adapter';
 import { DockerAdapterError } from './errors';
 
 export const AGENT_IMAGE = 'openclaw/agent:local';
@@ -24,6 +26,12 @@ export interface SwarmUpOptions {
   memoryBytes?: number;
   extraLabels?: Record<string, string>;
   extraEnv?: Record<string, string>;
+  /**
+   * Host-path transfer mode: each agent's /app/injected-programs and /app/logs become bind mounts of
+   * `<hostDataDir>/<agentId>/programs` and `.../logs`, owned by the agent's user, so a worker on this host can read
+   * and write them directly (OPENCLAW_HOST_PATH_ROOT). The caller removes the directory after `down`.
+   */
+  hostDataDir?: string;
 }
 
 export interface StartedAgent {
@@ -52,6 +60,18 @@ export async function mapConcurrent<T, R>(items: T[], concurrency: number, fn: (
   return results;
 }
 
+/** Makes an agent's programs and logs directories on the host, owned by the agent's user; returns the bind specs. */
+async function agentHostDirs(hostDataDir: string, agentId: string): Promise<string[]> {
+  const binds: string[] = [];
+  for (const [name, target] of [['programs', PROGRAMS_DIR], ['logs', LOGS_DIR]] as const) {
+    const dir = path.join(path.resolve(hostDataDir), agentId, name);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    if (process.getuid?.() === 0) await chown(dir, AGENT_FILE_OWNER.uid, AGENT_FILE_OWNER.gid);
+    binds.push(`${dir}:${target}`);
+  }
+  return binds;
+}
+
 export function createSwarmManager(connection: DockerConnectionOptions): SwarmManager {
   const docker: Docker = dockerodeFor(connection);
 
@@ -69,6 +89,7 @@ export function createSwarmManager(connection: DockerConnectionOptions): SwarmMa
       return mapConcurrent(ids, SWARM_START_CONCURRENCY, async (agentId) => {
         const containerName = `openclaw-agent-${agentId}`;
         try {
+          const binds = options.hostDataDir ? await agentHostDirs(options.hostDataDir, agentId) : undefined;
           const container = await docker.createContainer({
             name: containerName,
             Image: options.image ?? AGENT_IMAGE,
@@ -92,6 +113,7 @@ export function createSwarmManager(connection: DockerConnectionOptions): SwarmMa
               NetworkMode: 'none',
               ReadonlyRootfs: false,
               RestartPolicy: { Name: 'no' },
+              ...(binds ? { Binds: binds } : {}),
             },
           });
           await container.start();

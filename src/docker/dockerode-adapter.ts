@@ -170,6 +170,16 @@ export class DockerodeAdapter implements DockerAdapter {
     }
   }
 
+  /** The container's bind mounts (host source, container destination), for the host-path transfer mode. */
+  async bindMounts(containerId: string): Promise<Array<{ source: string; destination: string }>> {
+    try {
+      const info = await this.docker.getContainer(containerId).inspect({ abortSignal: this.signal() });
+      return (info.Mounts ?? []).filter((m) => m.Type === 'bind').map((m) => ({ source: m.Source, destination: m.Destination }));
+    } catch (err) {
+      throw classifyDockerError(err, 'inspect mounts', containerId);
+    }
+  }
+
   /** A 404 from the archive endpoint means "no such path" or "no such container": inspect tells which. */
   private async absentOrGone(err: unknown, what: string, containerId: string): Promise<{ found: false }> {
     if (asDockerodeError(err).statusCode !== 404) throw classifyDockerError(err, what, containerId);
