@@ -10,7 +10,9 @@ import {
   CurrentProgram,
   FinalTraceLine,
   isReloadId,
+  MAX_CURRENT_BYTES,
   MAX_RELOAD_SIGNAL_BYTES,
+  parseCurrent,
   parseReloadSignal,
   PROGRAM_FILE,
   RELOAD_SIGNAL_FILE,
@@ -66,6 +68,18 @@ class ReloadRefused extends Error {
   }
 }
 
+/** Reads `size` bytes of an open file from its start (fewer if it shrank meanwhile). */
+function readAll(fd: number, size: number): Buffer {
+  const bytes = Buffer.alloc(size);
+  let read = 0;
+  while (read < bytes.length) {
+    const n = readSync(fd, bytes, read, bytes.length - read, read);
+    if (n === 0) break;
+    read += n;
+  }
+  return bytes.subarray(0, read);
+}
+
 export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
   const log = options.log ?? ((m: string) => console.error(`openclaw-agent: ${m}`));
   for (const dir of [options.programsDir, options.logsDir, options.stateDir]) mkdirSync(dir, { recursive: true });
@@ -109,6 +123,11 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
     renameSync(tmp, file);
   };
 
+  const readCurrent = (): CurrentProgram | null => {
+    const bytes = readBounded(path.join(options.programsDir, CURRENT_FILE), MAX_CURRENT_BYTES);
+    return bytes ? parseCurrent(bytes.toString('utf8')) ?? null : null;
+  };
+
   const writeFinal = (reloadId: string, programId: string | null, error: FinalTraceLine['error'], meterStart = startResourceMeter()) => {
     if (!active) trace.rotateIfNeeded();
     trace.write({
@@ -146,14 +165,24 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       const stat = fstatSync(fd);
       if (!stat.isFile()) throw new ReloadRefused('RELOAD_STAGED_UNSAFE', `${stagedProgramFile(reloadId)} is not a regular file`);
       if (stat.size > MAX_PROGRAM_BYTES) throw new ReloadRefused('BC_TOO_LARGE', `staged program is ${stat.size} bytes, over ${MAX_PROGRAM_BYTES}`);
-      const bytes = Buffer.alloc(stat.size);
-      let read = 0;
-      while (read < bytes.length) {
-        const n = readSync(fd, bytes, read, bytes.length - read, read);
-        if (n === 0) break;
-        read += n;
-      }
-      return bytes.subarray(0, read);
+      return readAll(fd, stat.size);
+    } finally {
+      closeSync(fd);
+    }
+  };
+
+  /** A regular file's bytes (no symlink followed), or null when absent or over the bound. */
+  const readBounded = (file: string, maxBytes = MAX_PROGRAM_BYTES): Buffer | null => {
+    let fd: number;
+    try {
+      fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
+    } catch {
+      return null;
+    }
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile() || stat.size > maxBytes) return null;
+      return readAll(fd, stat.size);
     } finally {
       closeSync(fd);
     }
@@ -173,7 +202,11 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       log(`ignoring a reload with an invalid id ${JSON.stringify(id.slice(0, 200))}`);
       return;
     }
-    if (state.has(id)) return;
+    if (state.has(id)) {
+      // Acted on once already: a replay (or a retried write) runs nothing, and its staged copy is dropped.
+      removeQuietly(path.join(options.programsDir, stagedProgramFile(id)));
+      return;
+    }
     state.markSeen(id);
     const meter = startResourceMeter();
     try {
@@ -223,10 +256,26 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       return;
     }
     meter.finish(); // the run measures itself from here; this meter only timed the verification
-    renameSync(stagedPath, path.join(options.programsDir, PROGRAM_FILE));
+    const programFile = path.join(options.programsDir, PROGRAM_FILE);
+    // What this reload replaces, kept until its run ends: a program that fails while running is not kept.
+    const previous = { bytes: readBounded(programFile), current: readCurrent() };
+    renameSync(stagedPath, programFile);
     writeCurrent({ programId: program.programId, reloadId: id, sha256, since });
     state.setInFlight({ reloadId: id, programId: program.programId });
-    const run = startRun(id, program, { registry: options.registry, variable, trace, limits: options.limits });
+    const revert = (): { revertedTo: string | null } => {
+      if (previous.bytes) {
+        const tmp = path.join(options.programsDir, `.${PROGRAM_FILE}.revert.tmp`);
+        writeFileSync(tmp, previous.bytes, { mode: 0o644 });
+        renameSync(tmp, programFile);
+      } else {
+        removeQuietly(programFile);
+      }
+      const restored = previous.bytes && previous.current ? previous.current : { programId: null, reloadId: id, sha256: null, since: new Date().toISOString() };
+      writeCurrent(restored);
+      log(`reload ${id} failed while running; put back program ${String(restored.programId)}`);
+      return { revertedTo: restored.programId };
+    };
+    const run = startRun(id, program, { registry: options.registry, variable, trace, limits: options.limits, onFailure: revert });
     active = run;
     void run.done.then(() => {
       if (active === run) active = null;

@@ -19,6 +19,11 @@ export interface RunDeps {
   trace: TraceWriter;
   limits: RunLimits;
   now?: () => Date;
+  /**
+   * Called when the run ends in an error of its own (not a supersede or stop), before the final line is written:
+   * the runtime puts the previous program back and says which one it restored.
+   */
+  onFailure?: () => { revertedTo: string | null };
 }
 
 export interface ActiveRun {
@@ -109,6 +114,7 @@ export function startRun(reloadId: string, program: DecodedProgram, deps: RunDep
         error = { code: 'AGENT_INTERNAL', message: err instanceof Error ? err.message : String(err) };
       }
     }
+    const reverted = error && !(supersede.signal.reason instanceof RunAbortedError) ? deps.onFailure?.() : undefined;
     const figures = meter.finish();
     const final: FinalTraceLine = {
       v: 1,
@@ -118,6 +124,7 @@ export function startRun(reloadId: string, program: DecodedProgram, deps: RunDep
       status: error ? 'error' : 'completed',
       steps: lastStep,
       ...(error ? { error } : {}),
+      ...(reverted ? { revertedTo: reverted.revertedTo } : {}),
       ...figures,
       ...(truncated ? { traceTruncated: true } : {}),
       ts: now().toISOString(),

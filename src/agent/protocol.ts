@@ -131,6 +131,8 @@ export interface FinalTraceLine {
   status: 'completed' | 'error';
   steps: number;
   error?: { code: string; message: string };
+  /** Present when a program failed while running: the agent put back the program it replaced (null: none). */
+  revertedTo?: string | null;
   memory: MemoryFigures;
   cpu: CpuFigures;
   durationMs: number;

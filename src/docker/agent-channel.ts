@@ -42,6 +42,8 @@ export interface TraceLine {
   cpu?: CpuFigures;
   durationMs?: number;
   traceTruncated?: boolean;
+  /** The program the agent put back after this one failed while running (null: none). */
+  revertedTo?: string | null;
   outcome?: Record<string, unknown>;
 }
 
@@ -104,6 +106,7 @@ export function toTraceLine(value: unknown): TraceLine | null {
   if (typeof value.steps === 'number') line.steps = value.steps;
   if (typeof value.durationMs === 'number') line.durationMs = value.durationMs;
   if (value.traceTruncated === true) line.traceTruncated = true;
+  if (typeof value.revertedTo === 'string' || value.revertedTo === null) line.revertedTo = value.revertedTo;
   if (typeof value.error === 'string') line.error = value.error;
   else if (isRecord(value.error) && typeof value.error.code === 'string' && typeof value.error.message === 'string') {
     line.error = { code: value.error.code, message: value.error.message };
