@@ -290,24 +290,43 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
     return dockerHostTaskQueue(input.taskQueue, host);
   }
 
+  /**
+   * Runs one child for `agentId` as part of the window. Started non-cancellable: this workflow decides when a child
+   * stops (abortAgentSignal), so even a cancelled parent learns every child's real outcome before it reports.
+   */
+  function track<T>(agentId: string, start: () => Promise<T>, settle: (result: T) => void, failedOutcome: AgentOutcome): void {
+    inFlight.add(agentId);
+    void CancellationScope.nonCancellable(start).then(
+      (result) => {
+        settle(result);
+        inFlight.delete(agentId);
+      },
+      (err: unknown) => {
+        setOutcome(agentId, failedOutcome, `child workflow failed: ${err instanceof Error ? err.message : String(err)}`);
+        inFlight.delete(agentId);
+      },
+    );
+  }
+
+  function childSearchAttributes(agentId: string, status: string) {
+    return [
+      { key: INJECTION_ID, value: input.injectionId },
+      { key: AGENT_ID, value: agentId },
+      { key: INJECTION_STATUS, value: status },
+    ];
+  }
+
   function launchInjection(row: AgentRow, program: Extract<CompiledProgram, { ok: true }>): void {
     const [agentId, host] = row;
-    inFlight.add(agentId);
     setOutcome(agentId, 'running');
-    // Started non-cancellable: this workflow decides when a child stops (abortAgentSignal), so a cancelled
-    // parent still learns every child's real outcome before it rolls the swarm back.
-    void CancellationScope.nonCancellable(() =>
+    const start = () =>
       executeChild(agentInjectionWorkflow, {
         workflowId: childWorkflowId(input.injectionId, agentId),
         // On the agent's host queue: the worker next to its Docker engine runs it and its local activities.
         taskQueue: dockerQueue(host ?? ''),
         parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        typedSearchAttributes: [
-          { key: INJECTION_ID, value: input.injectionId },
-          { key: AGENT_ID, value: agentId },
-          { key: INJECTION_STATUS, value: 'running' },
-        ],
+        typedSearchAttributes: childSearchAttributes(agentId, 'running'),
         priority,
         args: [
           {
@@ -321,48 +340,31 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
             retries: program.rollout.retries,
           },
         ],
-      }),
-    ).then(
-      (result: AgentInjectionResult) => {
-        const reason = result.error ? `${result.error.code}: ${result.error.message}` : undefined;
-        const rollbackReason = result.rollbackError ? `; rollback: ${result.rollbackError.code}: ${result.rollbackError.message}` : '';
-        setOutcome(agentId, result.outcome, reason ? reason + rollbackReason : undefined);
-        inFlight.delete(agentId);
-      },
-      (err: unknown) => {
-        setOutcome(agentId, 'rollback-failed', `child workflow failed: ${err instanceof Error ? err.message : String(err)}`);
-        inFlight.delete(agentId);
-      },
-    );
+      });
+    const settle = (result: AgentInjectionResult) => {
+      const reason = result.error ? `${result.error.code}: ${result.error.message}` : undefined;
+      const rollbackReason = result.rollbackError ? `; rollback: ${result.rollbackError.code}: ${result.rollbackError.message}` : '';
+      setOutcome(agentId, result.outcome, reason ? reason + rollbackReason : undefined);
+    };
+    track(agentId, start, settle, 'rollback-failed');
   }
 
   function launchRollback(row: AgentRow, program: Extract<CompiledProgram, { ok: true }>): void {
     const [agentId, host] = row;
-    inFlight.add(agentId);
-    void CancellationScope.nonCancellable(() =>
+    const start = () =>
       executeChild(agentRollbackWorkflow, {
         workflowId: rollbackWorkflowId(input.injectionId, agentId),
         taskQueue: dockerQueue(host ?? ''),
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: INJECTION_ID, value: input.injectionId },
-          { key: AGENT_ID, value: agentId },
-          { key: INJECTION_STATUS, value: 'rolling-back' },
-        ],
+        typedSearchAttributes: childSearchAttributes(agentId, 'rolling-back'),
         priority,
         args: [{ injectionId: input.injectionId, agentId, dockerTaskQueue: dockerQueue(host ?? ''), traceTimeoutMs: program.rollout.traceTimeoutMs, retries: program.rollout.retries }],
-      }),
-    ).then(
-      (result: AgentRollbackResult) => {
-        if (result.outcome === 'rolled-back') setOutcome(agentId, 'reverted', `reverted: ${state.stopReason}`);
-        else setOutcome(agentId, 'revert-failed', `revert failed: ${result.error?.code}: ${result.error?.message}`);
-        inFlight.delete(agentId);
-      },
-      (err: unknown) => {
-        setOutcome(agentId, 'revert-failed', `rollback workflow failed: ${err instanceof Error ? err.message : String(err)}`);
-        inFlight.delete(agentId);
-      },
-    );
+      });
+    const settle = (result: AgentRollbackResult) => {
+      if (result.outcome === 'rolled-back') setOutcome(agentId, 'reverted', `reverted: ${state.stopReason}`);
+      else setOutcome(agentId, 'revert-failed', `revert failed: ${result.error?.code}: ${result.error?.message}`);
+    };
+    track(agentId, start, settle, 'revert-failed');
   }
 
   /**
