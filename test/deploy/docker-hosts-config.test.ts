@@ -12,7 +12,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('multi-host settings', () => {
-  it('defaults the swarm hosts to this process's own host, and metrics to off', () => {
+  it("defaults the swarm hosts to this process's own host, and metrics to off", () => {
     expect(loadConfig({}).dockerHosts).toEqual(['local']);
     expect(loadConfig({ OPENCLAW_DOCKER_HOST_NAME: 'rack-3' }).dockerHosts).toEqual(['rack-3']);
     expect(loadConfig({}).sdkMetricsAddress).toBeUndefined();
