@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { chown, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -22,6 +23,7 @@ import { startGateway, startWorkers } from '../src/runtime';
 import type { AgentInjectionResult } from '../src/shared/injection-types';
 import { createLogger } from '../src/shared/logger';
 import { ensureAgentImage, waitUntilReady } from '../test/support/agents';
+import { SCALE_TUNING } from './scale.bench';
 import { findProcess, loadAverage, parseOptions, percentile, positiveInteger, startBenchDevServer, startCpuMeter } from './measure';
 
 export const DEFAULT_AGENTS = 100;
@@ -36,14 +38,15 @@ export const MAX_BENCH_AGENTS = 1_000;
 const TRACE_TIMEOUT_MS = 60_000;
 const INJECTION_TIMEOUT_MS = 15 * 60_000;
 const STATUS_POLL_MS = 250;
+const IDLE_SAMPLE_MS = 5_000;
 const BENCH_LABEL = 'openclaw.bench';
 const TOKEN = randomBytes(24).toString('hex');
 const PROGRAMS_DIR = '/app/injected-programs';
 const LOG_PATH = '/app/logs/execution.log';
 
 /** The program every path injects; the injector compiles it itself, (a) and (c) compile it here with the same key. */
-export function benchSource(maxParallel: number): string {
-  return `REDUCE_COSTS BY 15% {\n  BUDGET: $500\n  MAX_PARALLEL: ${maxParallel}\n}`;
+export function benchSource(maxParallel: number, canary?: number): string {
+  return `REDUCE_COSTS BY 15% {\n  BUDGET: $500\n  MAX_PARALLEL: ${maxParallel}${canary === undefined ? '' : `\n  CANARY: ${canary}`}\n}`;
 }
 
 function compiled(programId: string, signingKey: Buffer): Buffer {
@@ -178,6 +181,72 @@ function seedInjector(docker: Docker) {
   };
 }
 
+/**
+ * The raw limit of the host-path mode: the same steps with the files read and written on the host (bind mounts), and
+ * the Docker calls that remain — list by label, inspect (state, and the mounts), inspect every second while tracing.
+ */
+function rawHostInjector(docker: Docker) {
+  const read = (file: string) => readFile(file).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : Promise.reject(err)));
+  const write = async (dir: string, name: string, content: Buffer) => {
+    const temp = path.join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
+    await writeFile(temp, content, { mode: 0o644 });
+    await chown(temp, 1000, 1000);
+    await rename(temp, path.join(dir, name));
+  };
+  return async (agentId: string, reloadId: string, program: Buffer, steps: Record<StepName, number[]>): Promise<void> => {
+    let mark = performance.now();
+    const lap = (step: StepName) => {
+      const now = performance.now();
+      steps[step].push(now - mark);
+      mark = now;
+    };
+    const [summary] = await docker.listContainers({ all: true, filters: { label: [`${LABEL_ROLE}=${LABEL_ROLE_AGENT}`, `${LABEL_AGENT_ID}=${agentId}`] } });
+    if (!summary) throw new Error(`raw host: no container for ${agentId}`);
+    const container = docker.getContainer(summary.Id);
+    const info = await container.inspect();
+    const source = (destination: string) => info.Mounts.find((m) => m.Destination === destination)?.Source;
+    const programs = source(PROGRAMS_DIR);
+    const logs = source('/app/logs');
+    if (!programs || !logs) throw new Error(`raw host: ${agentId} has no bind mounts`);
+    const logFile = path.join(logs, 'execution.log');
+    const [current, , offset] = await Promise.all([read(path.join(programs, 'program.bc')), read(path.join(programs, 'CURRENT')), stat(logFile).then((s) => s.size, () => 0)]);
+    const previousName = `.previous-${reloadId}.bc`;
+    if ((await read(path.join(programs, previousName))) === null && current) await write(programs, previousName, current);
+    lap('snapshot');
+    await write(programs, stagedProgramFile(reloadId), program);
+    lap('inject');
+    await write(programs, 'RELOAD_SIGNAL', Buffer.from(formatReloadSignal(reloadId, true)));
+    lap('reload');
+    let consumed = offset;
+    let interval = TRACE_POLL_INITIAL_MS;
+    let lastCheck = Date.now();
+    const deadline = Date.now() + TRACE_TIMEOUT_MS;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error(`raw host: no final line for ${reloadId} on ${agentId}`);
+      const log = (await read(logFile)) ?? Buffer.alloc(0);
+      if (log.length < consumed) consumed = 0;
+      const end = log.lastIndexOf(0x0a);
+      if (end >= consumed) {
+        const done = log
+          .toString('utf8', consumed, end)
+          .split('\n')
+          .some((line) => line.includes(reloadId) && line.includes('"final":true'));
+        consumed = end + 1;
+        if (done) break;
+      }
+      if (Date.now() - lastCheck >= CONTAINER_CHECK_INTERVAL_MS) {
+        lastCheck = Date.now();
+        await container.inspect();
+      }
+      await new Promise((resolve) => setTimeout(resolve, interval));
+      interval = Math.min(TRACE_POLL_MAX_MS, Math.round(interval * TRACE_POLL_GROWTH));
+    }
+    lap('trace');
+    await read(path.join(programs, 'CURRENT'));
+    lap('verify');
+  };
+}
+
 interface InjectionStatus {
   done: boolean;
   status: string;
@@ -219,12 +288,33 @@ async function taskLatencies(client: Client, workflowIds: string[]): Promise<{ w
   return { workflowTaskMs, activityTaskMs };
 }
 
+type Mode = 'api' | 'host';
+const MODE_LABEL: Record<Mode, string> = { api: 'Docker archive API', host: 'host-path mode' };
+
+interface ModeResult {
+  mode: Mode;
+  sweep: Array<{ concurrency: number; pass: PassResult }>;
+  best: { concurrency: number; pass: PassResult };
+  rawAfter: PassResult;
+  rawRate: number;
+  injector: PassResult;
+  /** The same with `CANARY: 0`: no wave of one agent alone first, as the raw script has none. */
+  injectorNoCanary: PassResult;
+  childrenSpanMs: number;
+  latencies: { workflowTaskMs: number[]; activityTaskMs: number[] };
+}
+
 export async function run(args: readonly string[] = []): Promise<void> {
-  const options = parseOptions(args, ['agents', 'concurrency', 'seed-agents']);
+  const options = parseOptions(args, ['agents', 'concurrency', 'seed-agents', 'modes', 'tuning']);
+  const tuningName = options.get('tuning') ?? 'default';
+  if (tuningName !== 'default' && tuningName !== 'scale') throw new Error('--tuning takes default (the SDK\'s) or scale (the scale bench\'s worker settings)');
+  const tuning = tuningName === 'scale' ? SCALE_TUNING : undefined;
   const agentCount = positiveInteger(options, 'agents', DEFAULT_AGENTS, MAX_BENCH_AGENTS);
   const seedAgents = Math.min(agentCount, positiveInteger(options, 'seed-agents', DEFAULT_SEED_AGENTS, MAX_BENCH_AGENTS));
   const concurrencies = options.get('concurrency')?.split(',').map(Number) ?? DEFAULT_CONCURRENCIES;
   if (concurrencies.some((c) => !Number.isInteger(c) || c < 1 || c > 1000)) throw new Error('--concurrency takes integers from 1 to 1000, comma-separated');
+  const modes = (options.get('modes')?.split(',') ?? ['api', 'host']) as Mode[];
+  if (modes.some((m) => m !== 'api' && m !== 'host')) throw new Error('--modes takes api, host or both, comma-separated');
 
   const runId = randomBytes(3).toString('hex');
   const group = `bench-${runId}`;
@@ -233,6 +323,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
   const swarm = createSwarmManager({ dockerHost });
   const docker = dockerodeFor({ dockerHost });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'openclaw-swarm-bench-data-'));
+  const agentsDir = path.join(dataDir, 'agents');
   const cleanups: Array<() => Promise<void>> = [
     async () => rmSync(dataDir, { recursive: true, force: true }),
     async () => void (await swarm.down({ [BENCH_LABEL]: '1', [LABEL_GROUP]: group })),
@@ -244,80 +335,101 @@ export async function run(args: readonly string[] = []): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    console.log(`swarm bench: ${agentCount} real agents (group ${group}), load average before start ${loadAverage()}`);
+    console.log(`swarm bench: ${agentCount} real agents (group ${group}), worker tuning ${tuningName}, load average before start ${loadAverage()}`);
     await ensureAgentImage();
     const startedAt = performance.now();
-    const agents = await swarm.up({ count: agentCount, group, prefix: group, signingKey, extraLabels: { [BENCH_LABEL]: '1' } });
+    // Bind-mounted directories serve both modes: the archive API writes into them as into any container path.
+    const agents = await swarm.up({ count: agentCount, group, prefix: group, signingKey, hostDataDir: agentsDir, extraLabels: { [BENCH_LABEL]: '1' } });
     await waitUntilReady(createDockerAdapter({ dockerHost }), agents.map((a) => a.containerId));
     console.log(`  ${agentCount} agents up in ${duration(performance.now() - startedAt)}`);
     const agentIds = agents.map((a) => a.agentId);
 
     const devServer = await startBenchDevServer('swarm');
     cleanups.push(() => devServer.stop());
-    const config = loadConfig({
-      DOCKER_HOST: dockerHost,
-      TEMPORAL_ADDRESS: devServer.server.address,
-      OPENCLAW_TASK_QUEUE: `bench-${runId}`,
-      OPENCLAW_SIGNING_KEY: signingKey.toString('hex'),
-      OPENCLAW_API_TOKENS: TOKEN,
-      OPENCLAW_DATA_DIR: dataDir,
-      OPENCLAW_LOG_LEVEL: 'error',
-    });
-    const logger = createLogger({ level: 'error', component: 'swarm-bench' });
-    const workers = await startWorkers({ config, temporalAddress: devServer.server.address, logger });
-    cleanups.push(() => workers.stop());
-    const gateway = await startGateway({ config, temporalAddress: devServer.server.address, logger, port: 0 });
-    cleanups.push(() => gateway.stop());
     const connection = await Connection.connect({ address: devServer.server.address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
-
+    const logger = createLogger({ level: 'error', component: 'swarm-bench' });
     const pids = { dockerd: findProcess('dockerd'), containerd: findProcess('containerd'), devServer: devServer.server.pid };
-    const raw = rawInjector(docker);
-    const rawPass = async (label: string, concurrency: number): Promise<PassResult> => {
+
+    const timedPass = async (label: string, concurrency: number, inject: ReturnType<typeof rawInjector>): Promise<PassResult> => {
       const reloadId = `${group}-${label}`;
       const program = compiled(reloadId, signingKey);
       const steps = emptySteps();
       const meter = startCpuMeter(pids);
       const t0 = performance.now();
-      await mapConcurrent(agentIds, concurrency, (id) => raw(id, reloadId, program, steps));
+      await mapConcurrent(agentIds, concurrency, (id) => inject(id, reloadId, program, steps));
       const wallMs = performance.now() - t0;
       return { label, agents: agentIds.length, wallMs, steps, cpu: meter.stop() };
     };
 
+    /** (b): workers and gateway of their own for the mode, POST /inject-swarm, poll until done, read every child. */
+    const injectorPass = async (mode: Mode, maxParallel: number, canary?: number) => {
+      const config = loadConfig({
+        DOCKER_HOST: dockerHost,
+        TEMPORAL_ADDRESS: devServer.server.address,
+        OPENCLAW_TASK_QUEUE: `bench-${runId}-${mode}-${canary ?? 'default'}`,
+        OPENCLAW_SIGNING_KEY: signingKey.toString('hex'),
+        OPENCLAW_API_TOKENS: TOKEN,
+        OPENCLAW_DATA_DIR: dataDir,
+        OPENCLAW_LOG_LEVEL: 'error',
+        ...(mode === 'host' ? { OPENCLAW_HOST_PATH_ROOT: agentsDir } : {}),
+      });
+      const workers = await startWorkers({ config, temporalAddress: devServer.server.address, logger, tuning });
+      try {
+        const gateway = await startGateway({ config, temporalAddress: devServer.server.address, logger, port: 0 });
+        try {
+          const meter = startCpuMeter(pids);
+          const t0 = performance.now();
+          const started = await gatewayJson<{ injectionId: string }>(`${gateway.url}/inject-swarm`, { method: 'POST', body: { group, instruction: benchSource(maxParallel, canary) } });
+          if (started.status !== 202) throw new Error(`POST /inject-swarm answered ${started.status}: ${JSON.stringify(started.body)}`);
+          const injectionId = started.body.injectionId;
+          let status: InjectionStatus | null = null;
+          while (!status?.done) {
+            if (performance.now() - t0 > INJECTION_TIMEOUT_MS) throw new Error(`injection ${injectionId} not done in ${INJECTION_TIMEOUT_MS} ms`);
+            await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS));
+            status = (await gatewayJson<InjectionStatus>(`${gateway.url}/injections/${injectionId}?limit=1`, { method: 'GET' })).body;
+          }
+          const wallMs = performance.now() - t0;
+          const cpu = meter.stop();
+          if (status.status !== 'succeeded') throw new Error(`injection ${injectionId} ended ${status.status}: ${JSON.stringify(status.counts)}`);
+          const childIds = agentIds.map((id) => `${injectionId}/${id}`);
+          const children = await mapConcurrent(childIds, 10, (id) => client.workflow.getHandle(id).result() as Promise<AgentInjectionResult>);
+          const steps = emptySteps();
+          for (const child of children) for (const t of child.timings) if (t.step in steps) steps[t.step as StepName].push(t.ms);
+          const childrenSpanMs = Math.max(...children.map((c) => Date.parse(c.finishedAt))) - Math.min(...children.map((c) => Date.parse(c.startedAt)));
+          const injector: PassResult = { label: `injector-${mode}-${canary ?? 'default'}`, agents: agentIds.length, wallMs, steps, cpu };
+          return { injector, childrenSpanMs, latencies: await taskLatencies(client, childIds) };
+        } finally {
+          await gateway.stop();
+        }
+      } finally {
+        await workers.stop();
+      }
+    };
+
+    const measureMode = async (mode: Mode): Promise<ModeResult> => {
+      const raw = mode === 'api' ? rawInjector(docker) : rawHostInjector(docker);
+      const sweep: ModeResult['sweep'] = [];
+      for (const concurrency of concurrencies) sweep.push({ concurrency, pass: await timedPass(`${mode}-raw${concurrency}`, concurrency, raw) });
+      const best = sweep.reduce((a, b) => (rate(b.pass) > rate(a.pass) ? b : a));
+      const { injector, childrenSpanMs, latencies } = await injectorPass(mode, best.concurrency);
+      const { injector: injectorNoCanary } = await injectorPass(mode, best.concurrency, 0);
+      // The raw limit again after (b): the machine is shared, so its drift over the run is shown, and the mean is used.
+      const rawAfter = await timedPass(`${mode}-raw${best.concurrency}b`, best.concurrency, raw);
+      return { mode, sweep, best, rawAfter, rawRate: (rate(best.pass) + rate(rawAfter)) / 2, injector, injectorNoCanary, childrenSpanMs, latencies };
+    };
+
+    // The machine is shared: what dockerd and the dev server burn while this bench does nothing is the background.
+    const idleMeter = startCpuMeter(pids);
+    await new Promise((resolve) => setTimeout(resolve, IDLE_SAMPLE_MS));
+    const idle = idleMeter.stop();
+    console.log(`  background with this bench idle for ${IDLE_SAMPLE_MS / 1000} s: dockerd ${share(idle.processes.dockerd.coreShare)}, load average ${loadAverage()}`);
+
     // Every agent gets a program first, so each measured pass snapshots a real program (as a rollout usually does).
-    await rawPass('warm', Math.max(...concurrencies));
-    const sweep: Array<{ concurrency: number; pass: PassResult }> = [];
-    for (const concurrency of concurrencies) sweep.push({ concurrency, pass: await rawPass(`raw${concurrency}`, concurrency) });
-    const best = sweep.reduce((a, b) => (rate(b.pass) > rate(a.pass) ? b : a));
-
-    // (b) the durable injector, end to end over HTTP, MAX_PARALLEL = the raw script's best concurrency.
-    const meter = startCpuMeter(pids);
-    const t0 = performance.now();
-    const started = await gatewayJson<{ injectionId: string }>(`${gateway.url}/inject-swarm`, { method: 'POST', body: { group, instruction: benchSource(best.concurrency) } });
-    if (started.status !== 202) throw new Error(`POST /inject-swarm answered ${started.status}: ${JSON.stringify(started.body)}`);
-    const injectionId = started.body.injectionId;
-    let status: InjectionStatus | null = null;
-    while (!status?.done) {
-      if (performance.now() - t0 > INJECTION_TIMEOUT_MS) throw new Error(`injection ${injectionId} not done in ${INJECTION_TIMEOUT_MS} ms`);
-      await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS));
-      status = (await gatewayJson<InjectionStatus>(`${gateway.url}/injections/${injectionId}?limit=1`, { method: 'GET' })).body;
-    }
-    const injectorWallMs = performance.now() - t0;
-    const injectorCpu = meter.stop();
-    if (status.status !== 'succeeded') throw new Error(`injection ${injectionId} ended ${status.status}: ${JSON.stringify(status.counts)}`);
-    const childIds = agentIds.map((id) => `${injectionId}/${id}`);
-    const children = await mapConcurrent(childIds, 10, (id) => client.workflow.getHandle(id).result() as Promise<AgentInjectionResult>);
-    const injectorSteps = emptySteps();
-    for (const child of children) for (const t of child.timings) if (t.step in injectorSteps) injectorSteps[t.step as StepName].push(t.ms);
-    const firstStart = Math.min(...children.map((c) => Date.parse(c.startedAt)));
-    const lastFinish = Math.max(...children.map((c) => Date.parse(c.finishedAt)));
-    const injector: PassResult = { label: 'injector', agents: agentIds.length, wallMs: injectorWallMs, steps: injectorSteps, cpu: injectorCpu };
-    const latencies = await taskLatencies(client, childIds);
-
-    // The raw limit again after (b): the machine is shared, so its drift over the run is shown, and the mean is used.
-    const rawAfter = await rawPass(`raw${best.concurrency}b`, best.concurrency);
-    const rawRate = (rate(best.pass) + rate(rawAfter)) / 2;
+    await timedPass('warm', Math.max(...concurrencies), rawInjector(docker));
+    const results: ModeResult[] = [];
+    for (const mode of modes) results.push(await measureMode(mode));
 
     // (c) the seed's design, on a few agents; extrapolated to the reference fleet.
     const seed = seedInjector(docker);
@@ -330,52 +442,73 @@ export async function run(args: readonly string[] = []): Promise<void> {
     const seedWallMs = performance.now() - seedStart;
     const seedBatchMs = seedWallMs / Math.ceil(seedAgents / SEED_BATCH);
     const seedAtReferenceMs = Math.ceil(REFERENCE_FLEET / SEED_BATCH) * seedBatchMs;
-    const injectorAtReferenceMs = (REFERENCE_FLEET / rate(injector)) * 1000;
 
     console.log(`\nswarm bench, ${agentCount} agents; load average at the end ${loadAverage()}`);
-    console.log('path                                            agents  total      agents/s  dockerd      dev server   bench process (workers+gateway+client)');
+    console.log('path                                                          agents  total      agents/s  dockerd         dev server      bench process (workers+gateway+client)');
     const row = (label: string, p: PassResult) =>
       console.log(
-        `${label.padEnd(47)} ${String(p.agents).padStart(6)}  ${duration(p.wallMs).padEnd(9)}  ${rate(p).toFixed(2).padStart(8)}  ${share(p.cpu.processes.dockerd.coreShare).padEnd(12)} ${share(p.cpu.processes.devServer.coreShare).padEnd(12)} ${share(p.cpu.processes.self.coreShare)}`,
+        `${label.padEnd(61)} ${String(p.agents).padStart(6)}  ${duration(p.wallMs).padEnd(9)}  ${rate(p).toFixed(2).padStart(8)}  ${share(p.cpu.processes.dockerd.coreShare).padEnd(15)} ${share(p.cpu.processes.devServer.coreShare).padEnd(15)} ${share(p.cpu.processes.self.coreShare)}`,
       );
-    for (const { concurrency, pass } of sweep) row(`(a) raw dockerode, concurrency ${concurrency}${concurrency === best.concurrency ? ' (best)' : ''}`, pass);
-    row(`(a) raw dockerode, concurrency ${best.concurrency}, again after (b)`, rawAfter);
-    row(`(b) injector over HTTP, MAX_PARALLEL ${best.concurrency}`, injector);
-    console.log(
-      `(c) seed design, 5 at a time + 30 s window        ${String(seedAgents).padStart(6)}  ${duration(seedWallMs).padEnd(9)}  ${((seedAgents * 1000) / seedWallMs).toFixed(3).padStart(8)}  (measured on ${seedAgents} agents)`,
-    );
-    const ratio = rate(injector) / rawRate;
-    const speedup = seedAtReferenceMs / injectorAtReferenceMs;
-    console.log(`\n(b)/(a) agents/s: ${(ratio * 100).toFixed(0)}% of the raw limit (mean of the two raw passes at ${best.concurrency}: ${rawRate.toFixed(2)}/s) — target ≥ 75%: ${ratio >= 0.75 ? 'met' : 'MISSED'}`);
-    console.log(
-      `at ${REFERENCE_FLEET} agents, EXTRAPOLATED from the measured rates: (b) ${duration(injectorAtReferenceMs)}, (c) ${duration(seedAtReferenceMs)} (${Math.ceil(REFERENCE_FLEET / SEED_BATCH)} batches × ${duration(seedBatchMs)}) — (b) is ${speedup.toFixed(0)}× faster; target ≥ 100×: ${speedup >= 100 ? 'met' : 'MISSED'}`,
-    );
-    console.log(`(b) children ran from first start to last finish in ${duration(lastFinish - firstStart)}; the rest of (b)'s wall time is compile, resolve, the canary wave and the status poll`);
-    console.log('\nper-step latency, ms      (b) injector p50 / p95      (a) raw at best concurrency p50 / p95');
-    for (const step of STEPS) {
-      const b = injector.steps[step];
-      const a = best.pass.steps[step];
-      console.log(`  ${step.padEnd(22)} ${fmt(percentile(b, 50)).padStart(8)} / ${fmt(percentile(b, 95)).padEnd(14)} ${fmt(percentile(a, 50)).padStart(8)} / ${fmt(percentile(a, 95))}`);
+    for (const r of results) {
+      for (const { concurrency, pass } of r.sweep) row(`(a) raw, ${MODE_LABEL[r.mode]}, concurrency ${concurrency}${concurrency === r.best.concurrency ? ' (best)' : ''}`, pass);
+      row(`(b) injector over HTTP, ${MODE_LABEL[r.mode]}, MAX_PARALLEL ${r.best.concurrency}`, r.injector);
+      row(`(b) the same with CANARY: 0`, r.injectorNoCanary);
+      row(`(a) raw, ${MODE_LABEL[r.mode]}, concurrency ${r.best.concurrency}, again after (b)`, r.rawAfter);
     }
     console.log(
-      `task schedule-to-start in (b), ms: workflow tasks p50 ${fmt(percentile(latencies.workflowTaskMs, 50))} p95 ${fmt(percentile(latencies.workflowTaskMs, 95))} (${latencies.workflowTaskMs.length}); ` +
-        `trace activity p50 ${fmt(percentile(latencies.activityTaskMs, 50))} p95 ${fmt(percentile(latencies.activityTaskMs, 95))} (${latencies.activityTaskMs.length})`,
+      `${'(c) seed design: 5 at a time, 30 s trace window'.padEnd(61)} ${String(seedAgents).padStart(6)}  ${duration(seedWallMs).padEnd(9)}  ${((seedAgents * 1000) / seedWallMs).toFixed(3).padStart(8)}  (measured on ${seedAgents} agents)`,
     );
+    const summaries = results.map((r) => {
+      const ratio = rate(r.injector) / r.rawRate;
+      const injectorAtReferenceMs = (REFERENCE_FLEET / rate(r.injector)) * 1000;
+      return { r, ratio, injectorAtReferenceMs, speedup: seedAtReferenceMs / injectorAtReferenceMs };
+    });
+    console.log('');
+    for (const { r, ratio, injectorAtReferenceMs, speedup } of summaries) {
+      console.log(`${MODE_LABEL[r.mode]}: (b)/(a) = ${(ratio * 100).toFixed(0)}% of the raw limit (mean of the two raw passes at ${r.best.concurrency}: ${r.rawRate.toFixed(2)} agents/s) — target ≥ 75%: ${ratio >= 0.75 ? 'met' : 'MISSED'}`);
+      console.log(`  with CANARY: 0 (no canary wave; the raw script has none): ${((rate(r.injectorNoCanary) / r.rawRate) * 100).toFixed(0)}% of the raw limit`);
+      console.log(
+        `  at ${REFERENCE_FLEET} agents, EXTRAPOLATED from measured rates: (b) ${duration(injectorAtReferenceMs)} vs (c) ${duration(seedAtReferenceMs)} (${Math.ceil(REFERENCE_FLEET / SEED_BATCH)} batches × ${duration(seedBatchMs)}): ${speedup.toFixed(0)}× — target ≥ 100×: ${speedup >= 100 ? 'met' : 'MISSED'}`,
+      );
+      console.log(`  (b)'s children ran from first start to last finish in ${duration(r.childrenSpanMs)} of its ${duration(r.injector.wallMs)} (the rest: compile, resolve, the canary wave, the 250 ms status poll)`);
+      console.log(`  per-step latency, ms     (b) injector p50 / p95     (a) raw at best concurrency p50 / p95`);
+      for (const step of STEPS) {
+        const b = r.injector.steps[step];
+        const a = r.best.pass.steps[step];
+        console.log(`    ${step.padEnd(22)} ${fmt(percentile(b, 50)).padStart(6)} / ${fmt(percentile(b, 95)).padEnd(17)} ${fmt(percentile(a, 50)).padStart(6)} / ${fmt(percentile(a, 95))}`);
+      }
+      console.log(
+        `  task schedule-to-start in (b), ms: workflow tasks p50 ${fmt(percentile(r.latencies.workflowTaskMs, 50))} p95 ${fmt(percentile(r.latencies.workflowTaskMs, 95))} (${r.latencies.workflowTaskMs.length} tasks); ` +
+          `trace activity p50 ${fmt(percentile(r.latencies.activityTaskMs, 50))} p95 ${fmt(percentile(r.latencies.activityTaskMs, 95))} (${r.latencies.activityTaskMs.length})`,
+      );
+    }
+    const passJson = (p: PassResult) => ({
+      agentsPerSecond: Number(rate(p).toFixed(2)),
+      seconds: Number((p.wallMs / 1000).toFixed(1)),
+      cpuCoreShare: Object.fromEntries(Object.entries(p.cpu.processes).map(([k, v]) => [k, v.coreShare === null ? null : Number(v.coreShare.toFixed(2))])),
+    });
     console.log(
       JSON.stringify({
         bench: 'swarm',
         agents: agentCount,
+        tuning: tuningName,
         loadAverage: loadAverage(),
-        raw: sweep.map(({ concurrency, pass }) => ({ concurrency, agentsPerSecond: Number(rate(pass).toFixed(2)), seconds: Number((pass.wallMs / 1000).toFixed(1)), cpu: pass.cpu.processes })),
-        rawAfter: { concurrency: best.concurrency, agentsPerSecond: Number(rate(rawAfter).toFixed(2)), cpu: rawAfter.cpu.processes },
-        injector: { maxParallel: best.concurrency, agentsPerSecond: Number(rate(injector).toFixed(2)), seconds: Number((injectorWallMs / 1000).toFixed(1)), cpu: injectorCpu.processes },
+        backgroundDockerdCoreShare: idle.processes.dockerd.coreShare === null ? null : Number(idle.processes.dockerd.coreShare.toFixed(2)),
         seed: { agents: seedAgents, seconds: Number((seedWallMs / 1000).toFixed(1)), extrapolatedSecondsAt1159: Math.round(seedAtReferenceMs / 1000) },
-        ratioInjectorToRaw: Number(ratio.toFixed(3)),
-        speedupOverSeedAt1159Extrapolated: Number(speedup.toFixed(1)),
-        stepsP50: Object.fromEntries(STEPS.map((s) => [s, Math.round(percentile(injector.steps[s], 50))])),
-        stepsP95: Object.fromEntries(STEPS.map((s) => [s, Math.round(percentile(injector.steps[s], 95))])),
-        workflowTaskScheduleToStartP50: Math.round(percentile(latencies.workflowTaskMs, 50)),
-        activityTaskScheduleToStartP50: Math.round(percentile(latencies.activityTaskMs, 50)),
+        modes: summaries.map(({ r, ratio, speedup }) => ({
+          mode: r.mode,
+          raw: r.sweep.map(({ concurrency, pass }) => ({ concurrency, ...passJson(pass) })),
+          rawAfter: { concurrency: r.best.concurrency, ...passJson(r.rawAfter) },
+          injector: { maxParallel: r.best.concurrency, ...passJson(r.injector) },
+          injectorNoCanary: { maxParallel: r.best.concurrency, ...passJson(r.injectorNoCanary) },
+          ratioNoCanaryToRaw: Number((rate(r.injectorNoCanary) / r.rawRate).toFixed(3)),
+          ratioInjectorToRaw: Number(ratio.toFixed(3)),
+          speedupOverSeedAt1159Extrapolated: Number(speedup.toFixed(1)),
+          stepsP50: Object.fromEntries(STEPS.map((st) => [st, Math.round(percentile(r.injector.steps[st], 50))])),
+          stepsP95: Object.fromEntries(STEPS.map((st) => [st, Math.round(percentile(r.injector.steps[st], 95))])),
+          workflowTaskScheduleToStartP50: Math.round(percentile(r.latencies.workflowTaskMs, 50)),
+          workflowTaskScheduleToStartP95: Math.round(percentile(r.latencies.workflowTaskMs, 95)),
+        })),
       }),
     );
   } finally {
