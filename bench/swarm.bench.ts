@@ -69,6 +69,44 @@ interface PassResult {
 const emptySteps = (): Record<StepName, number[]> => ({ snapshot: [], inject: [], reload: [], trace: [], verify: [] });
 const rate = (p: PassResult) => (p.agents * 1000) / p.wallMs;
 
+/** Times consecutive steps of one agent into `steps`. */
+function stepClock(steps: Record<StepName, number[]>): (step: StepName) => void {
+  let mark = performance.now();
+  return (step) => {
+    const now = performance.now();
+    steps[step].push(now - mark);
+    mark = now;
+  };
+}
+
+/**
+ * The channel's trace loop without the channel: read the log from `offset` on its growing interval until the final
+ * line of `reloadId` appears, checking the container every second (as readTrace does).
+ */
+async function waitForFinalLine(readLog: () => Promise<Buffer | null>, inspect: () => Promise<unknown>, reloadId: string, offset: number): Promise<void> {
+  let consumed = offset;
+  let interval = TRACE_POLL_INITIAL_MS;
+  let lastCheck = Date.now();
+  const deadline = Date.now() + TRACE_TIMEOUT_MS;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`raw: no final line for ${reloadId} in ${TRACE_TIMEOUT_MS} ms`);
+    const log = (await readLog()) ?? Buffer.alloc(0);
+    if (log.length < consumed) consumed = 0;
+    const end = log.lastIndexOf(0x0a);
+    if (end >= consumed) {
+      const text = log.toString('utf8', consumed, end);
+      consumed = end + 1;
+      if (text.split('\n').some((line) => line.includes(reloadId) && line.includes('"final":true'))) return;
+    }
+    if (Date.now() - lastCheck >= CONTAINER_CHECK_INTERVAL_MS) {
+      lastCheck = Date.now();
+      await inspect();
+    }
+    await new Promise((resolve) => setTimeout(resolve, interval));
+    interval = Math.min(TRACE_POLL_MAX_MS, Math.round(interval * TRACE_POLL_GROWTH));
+  }
+}
+
 /** One putArchive of one file into the programs directory, owned by the agent's user, as the adapter writes it. */
 async function putFile(container: Docker.Container, name: string, content: Buffer): Promise<void> {
   const pack = tar.pack();
@@ -120,12 +158,7 @@ function rawInjector(docker: Docker) {
   };
 
   return async (agentId: string, reloadId: string, program: Buffer, steps: Record<StepName, number[]>): Promise<void> => {
-    let mark = performance.now();
-    const lap = (step: StepName) => {
-      const now = performance.now();
-      steps[step].push(now - mark);
-      mark = now;
-    };
+    const lap = stepClock(steps);
     const [summary] = await docker.listContainers({ all: true, filters: { label: [`${LABEL_ROLE}=${LABEL_ROLE_AGENT}`, `${LABEL_AGENT_ID}=${agentId}`] } });
     if (!summary) throw new Error(`raw: no container for ${agentId}`);
     const container = docker.getContainer(summary.Id);
@@ -138,30 +171,7 @@ function rawInjector(docker: Docker) {
     lap('inject');
     await putFile(container, 'RELOAD_SIGNAL', Buffer.from(formatReloadSignal(reloadId, true)));
     lap('reload');
-    let consumed = offset;
-    let interval = TRACE_POLL_INITIAL_MS;
-    let lastCheck = Date.now();
-    const deadline = Date.now() + TRACE_TIMEOUT_MS;
-    for (let done = false; !done; ) {
-      if (Date.now() > deadline) throw new Error(`raw: no final line for ${reloadId} on ${agentId}`);
-      const log = (await get(container, LOG_PATH)) ?? Buffer.alloc(0);
-      if (log.length < consumed) consumed = 0;
-      const end = log.lastIndexOf(0x0a);
-      if (end >= consumed) {
-        done = log
-          .toString('utf8', consumed, end)
-          .split('\n')
-          .some((line) => line.includes(reloadId) && line.includes('"final":true'));
-        consumed = end + 1;
-      }
-      if (done) break;
-      if (Date.now() - lastCheck >= CONTAINER_CHECK_INTERVAL_MS) {
-        lastCheck = Date.now();
-        await container.inspect();
-      }
-      await new Promise((resolve) => setTimeout(resolve, interval));
-      interval = Math.min(TRACE_POLL_MAX_MS, Math.round(interval * TRACE_POLL_GROWTH));
-    }
+    await waitForFinalLine(() => get(container, LOG_PATH), () => container.inspect(), reloadId, offset);
     lap('trace');
     await get(container, `${PROGRAMS_DIR}/CURRENT`);
     lap('verify');
@@ -194,12 +204,7 @@ function rawHostInjector(docker: Docker) {
     await rename(temp, path.join(dir, name));
   };
   return async (agentId: string, reloadId: string, program: Buffer, steps: Record<StepName, number[]>): Promise<void> => {
-    let mark = performance.now();
-    const lap = (step: StepName) => {
-      const now = performance.now();
-      steps[step].push(now - mark);
-      mark = now;
-    };
+    const lap = stepClock(steps);
     const [summary] = await docker.listContainers({ all: true, filters: { label: [`${LABEL_ROLE}=${LABEL_ROLE_AGENT}`, `${LABEL_AGENT_ID}=${agentId}`] } });
     if (!summary) throw new Error(`raw host: no container for ${agentId}`);
     const container = docker.getContainer(summary.Id);
@@ -217,30 +222,7 @@ function rawHostInjector(docker: Docker) {
     lap('inject');
     await write(programs, 'RELOAD_SIGNAL', Buffer.from(formatReloadSignal(reloadId, true)));
     lap('reload');
-    let consumed = offset;
-    let interval = TRACE_POLL_INITIAL_MS;
-    let lastCheck = Date.now();
-    const deadline = Date.now() + TRACE_TIMEOUT_MS;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error(`raw host: no final line for ${reloadId} on ${agentId}`);
-      const log = (await read(logFile)) ?? Buffer.alloc(0);
-      if (log.length < consumed) consumed = 0;
-      const end = log.lastIndexOf(0x0a);
-      if (end >= consumed) {
-        const done = log
-          .toString('utf8', consumed, end)
-          .split('\n')
-          .some((line) => line.includes(reloadId) && line.includes('"final":true'));
-        consumed = end + 1;
-        if (done) break;
-      }
-      if (Date.now() - lastCheck >= CONTAINER_CHECK_INTERVAL_MS) {
-        lastCheck = Date.now();
-        await container.inspect();
-      }
-      await new Promise((resolve) => setTimeout(resolve, interval));
-      interval = Math.min(TRACE_POLL_MAX_MS, Math.round(interval * TRACE_POLL_GROWTH));
-    }
+    await waitForFinalLine(() => read(logFile), () => container.inspect(), reloadId, offset);
     lap('trace');
     await read(path.join(programs, 'CURRENT'));
     lap('verify');
