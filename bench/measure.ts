@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DevServer, findTemporalCli, freePort, startDevServer } from '../src/temporal/dev-server';
+import { DevServer, findTemporalCli, startScratchDevServer } from '../src/temporal/dev-server';
 
 /** Compiled to dist/bench/, like every bench (npm run bench). */
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -106,15 +106,7 @@ export interface BenchDevServer {
 export async function startBenchDevServer(name: string): Promise<BenchDevServer> {
   const runDir = mkdtempSync(path.join(os.tmpdir(), `openclaw-${name}-bench-`));
   try {
-    const server = await startDevServer({
-      cliPath: findTemporalCli(process.env.TEMPORAL_CLI_PATH, PROJECT_ROOT),
-      port: await freePort(),
-      uiPort: await freePort(),
-      namespace: 'default',
-      dbFilename: path.join(runDir, 'temporal.db'),
-      logFile: path.join(runDir, 'temporal.log'),
-      headless: true,
-    });
+    const server = await startScratchDevServer(findTemporalCli(process.env.TEMPORAL_CLI_PATH, PROJECT_ROOT), runDir);
     return {
       server,
       stop: async () => {

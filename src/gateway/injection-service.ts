@@ -10,12 +10,10 @@ import {
   AgentStatusEntry,
   childWorkflowId,
   OutcomeCounts,
-  Priority,
   PRIORITY_KEY,
   SwarmInjectionInput,
   SwarmInjectionResult,
   SwarmStatus,
-  TargetSelector,
   TraceSummary,
   StepTiming,
   Wave,
@@ -36,13 +34,8 @@ const OBSERVER_FETCH_CONCURRENCY = 8;
 const SWARM_WORKFLOW_TYPE = 'swarmInjectionWorkflow';
 const AGENT_WORKFLOW_TYPE = 'agentInjectionWorkflow';
 
-export interface StartInjectionRequest {
-  injectionId: string;
-  source: string;
-  context: Record<string, unknown>;
-  targets: TargetSelector;
-  priority: Priority;
-  requestedBy: string;
+/** What a caller asks for: the swarm input minus what the gateway's own config supplies. */
+export interface StartInjectionRequest extends Omit<SwarmInjectionInput, 'taskQueue' | 'dockerHosts'> {
   /** Hash of the request that chose this id; a repeat with another request under the same id is refused. */
   fingerprint: string;
 }

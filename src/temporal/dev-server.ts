@@ -123,6 +123,19 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 }
 
+/** A headless dev server on free loopback ports, its SQLite file and log in `runDir` (tests and benches). */
+export async function startScratchDevServer(cliPath: string, runDir: string): Promise<DevServer> {
+  return startDevServer({
+    cliPath,
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+    dbFilename: path.join(runDir, 'temporal.db'),
+    logFile: path.join(runDir, 'temporal.log'),
+    headless: true,
+  });
+}
+
 async function waitUntilReady(child: ChildProcess, address: string, options: DevServerOptions): Promise<void> {
   let exited: string | undefined;
   child.once('exit', (code, signal) => (exited = `exited with ${signal ?? `code ${code}`}`));

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { findTemporalCli, freePort, startDevServer, DevServer } from '../../src/temporal/dev-server';
+import { findTemporalCli, startScratchDevServer, DevServer } from '../../src/temporal/dev-server';
 import { assertDockerReachable } from './docker-check';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -19,15 +19,7 @@ export default async function globalSetup(): Promise<void> {
   await assertDockerReachable();
 
   const cliPath = findTemporalCli(process.env.TEMPORAL_CLI_PATH, PROJECT_ROOT);
-  const server = await startDevServer({
-    cliPath,
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-    dbFilename: path.join(runDir, 'temporal.db'),
-    logFile: path.join(runDir, 'temporal.log'),
-    headless: true,
-  });
+  const server = await startScratchDevServer(cliPath, runDir);
   globalThis.__OPENCLAW_DEV_SERVER__ = server;
 
   const { code } = await bundleWorkflowCode({
