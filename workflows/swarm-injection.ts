@@ -33,7 +33,7 @@ import type {
   SwarmStatus,
   Wave,
 } from '../src/shared/injection-types';
-import { PRIORITY_KEY, childWorkflowId, rollbackWorkflowId } from '../src/shared/injection-types';
+import { MAX_TARGET_AGENTS, PRIORITY_KEY, childWorkflowId, rollbackWorkflowId } from '../src/shared/injection-types';
 import { AGENT_ID, INJECTION_ID, INJECTION_STATUS } from '../src/shared/search-attributes';
 import { dockerHostTaskQueue, mainTaskQueue } from '../src/shared/task-queues';
 import {
@@ -450,6 +450,13 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
         }
       }
       const ordered = 'agentIds' in selector ? [...new Set(selector.agentIds)] : [...found.keys()].sort();
+      if (ordered.length > MAX_TARGET_AGENTS) {
+        throw ApplicationFailure.create({
+          message: `${ordered.length} agents match, over the limit of ${MAX_TARGET_AGENTS} per injection: split the group into several injections`,
+          type: 'TOO_MANY_TARGETS',
+          nonRetryable: true,
+        });
+      }
       state.rows = ordered.map((agentId): AgentRow => {
         if (duplicates.includes(agentId)) return [agentId, null, 'not-found', `agent id ${agentId} is on more than one Docker host`];
         const host = found.get(agentId);

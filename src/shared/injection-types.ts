@@ -4,7 +4,11 @@ import type { Diagnostic, RolloutSettings } from '../compiler';
 export const INJECTION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const GROUP_PATTERN = AGENT_ID_PATTERN;
-export const MAX_TARGET_AGENTS = 20_000;
+/**
+ * Agents in one injection. Bounded by the size of the swarm's result and continue-as-new input, which carry one row
+ * per agent: about 1.5 MB at 10,000 agents, under Temporal's 2 MB payload limit (the SDK warns from 512 KiB).
+ */
+export const MAX_TARGET_AGENTS = 10_000;
 export const MAX_CONTEXT_JSON_BYTES = 16 * 1024;
 
 export type Priority = 'low' | 'medium' | 'high' | 'critical';
