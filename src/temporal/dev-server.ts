@@ -1,6 +1,6 @@
 // Starts and stops the embedded `temporal server start-dev` child process (used by `npm start` and the test setup).
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -8,6 +8,7 @@ import { CUSTOM_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 
 export const DEV_SERVER_READY_TIMEOUT_MS = 60_000;
 export const DEV_SERVER_STOP_TIMEOUT_MS = 10_000;
+const LAST_LOG_LINE_CHARS = 300;
 /**
  * Write-ahead logging with `synchronous=normal`: every commit survives a crash of the server process (what the
  * fault tests restart), only an OS crash or power loss can drop the last commits; without it each history append
@@ -142,7 +143,7 @@ async function waitUntilReady(child: ChildProcess, address: string, options: Dev
   const deadline = Date.now() + DEV_SERVER_READY_TIMEOUT_MS;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (exited) throw new DevServerStartError(`temporal dev server ${exited} before it was ready; see ${options.logFile}`);
+    if (exited) throw new DevServerStartError(`temporal dev server ${exited} before it was ready (${lastLogLine(options.logFile)}); see ${options.logFile}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       try {
@@ -159,6 +160,16 @@ async function waitUntilReady(child: ChildProcess, address: string, options: Dev
   throw new DevServerStartError(
     `temporal dev server did not answer on ${address} within ${DEV_SERVER_READY_TIMEOUT_MS} ms (${String(lastError)}); see ${options.logFile}`,
   );
+}
+
+/** The server's last log line, for an error message; its FATAL line says why it stopped. */
+function lastLogLine(logFile: string): string {
+  try {
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+    return lines[lines.length - 1].slice(0, LAST_LOG_LINE_CHARS);
+  } catch {
+    return 'no log';
+  }
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -182,14 +193,20 @@ export function isPortFree(port: number): Promise<boolean> {
   });
 }
 
-/** An unused TCP port on loopback, chosen by the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+/**
+ * Ports handed out by freePort come from below Linux's ephemeral range (32768-60999): a kernel-chosen port can be
+ * taken, between the check and the server's bind, as the local end of one of the many outgoing connections the
+ * tests make (seen: the dev server's UI failing with "address already in use"). The dev server also binds
+ * port+1..+3 and port+1000 itself, hence the stride.
+ */
+export const FREE_PORT_RANGE = { first: 20_000, last: 31_000 } as const;
+const FREE_PORT_TRIES = 100;
+
+/** An unused TCP port on loopback, below the ephemeral range, picked at random and checked. */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < FREE_PORT_TRIES; attempt++) {
+    const port = FREE_PORT_RANGE.first + Math.floor(Math.random() * (FREE_PORT_RANGE.last - FREE_PORT_RANGE.first));
+    if (await isPortFree(port)) return port;
+  }
+  throw new DevServerStartError(`no free port found in ${FREE_PORT_RANGE.first}-${FREE_PORT_RANGE.last} after ${FREE_PORT_TRIES} tries`);
 }
