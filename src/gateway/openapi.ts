@@ -34,6 +34,37 @@ const startErrors: Record<string, Json> = {
   '409': errorResponse('The Idempotency-Key was used for a different request (INJECTION_ID_CONFLICT).'),
 };
 
+/** POST /inject and /inject-swarm: the same shape, with their own target fields, default priority and wait result. */
+function startOperation(summary: string, required: string[], targetFields: Record<string, Json>, defaultPriority: string, waitResult: string): Json {
+  return {
+    summary,
+    parameters: startParams,
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            additionalProperties: false,
+            required,
+            properties: {
+              ...targetFields,
+              instruction: ref('Instruction'),
+              context: ref('Context'),
+              priority: { type: 'string', enum: [...PRIORITIES], default: defaultPriority },
+            },
+          },
+        },
+      },
+    },
+    responses: {
+      '202': json('Started (or found, for a repeated Idempotency-Key).', ref('Started')),
+      '200': json('With wait=true: the injection ended in time.', ref(waitResult)),
+      ...startErrors,
+    },
+  };
+}
+
 export const OPENAPI_DOCUMENT: Json = {
   openapi: '3.1.0',
   info: {
@@ -51,63 +82,25 @@ export const OPENAPI_DOCUMENT: Json = {
       },
     },
     '/inject': {
-      post: {
-        summary: 'Inject a program into one agent (a swarm injection of one)',
-        parameters: startParams,
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['agentId', 'instruction'],
-                properties: {
-                  agentId: { type: 'string', pattern: AGENT_ID_PATTERN.source },
-                  instruction: ref('Instruction'),
-                  context: ref('Context'),
-                  priority: { type: 'string', enum: [...PRIORITIES], default: 'medium' },
-                },
-              },
-            },
-          },
-        },
-        responses: {
-          '202': json('Started (or found, for a repeated Idempotency-Key).', ref('Started')),
-          '200': json('With wait=true: the injection ended in time.', ref('InjectResult')),
-          ...startErrors,
-        },
-      },
+      post: startOperation(
+        'Inject a program into one agent (a swarm injection of one)',
+        ['agentId', 'instruction'],
+        { agentId: { type: 'string', pattern: AGENT_ID_PATTERN.source } },
+        'medium',
+        'InjectResult',
+      ),
     },
     '/inject-swarm': {
-      post: {
-        summary: "Inject a program into a swarm: explicit agents, a group, or the program's TARGET",
-        parameters: startParams,
-        requestBody: {
-          required: true,
-          content: {
-            'application/json': {
-              schema: {
-                type: 'object',
-                additionalProperties: false,
-                required: ['instruction'],
-                properties: {
-                  agents: { type: 'array', minItems: 1, maxItems: MAX_TARGET_AGENTS, items: { type: 'string', pattern: AGENT_ID_PATTERN.source } },
-                  group: { type: 'string', pattern: AGENT_ID_PATTERN.source },
-                  instruction: ref('Instruction'),
-                  context: ref('Context'),
-                  priority: { type: 'string', enum: [...PRIORITIES], default: 'high' },
-                },
-              },
-            },
-          },
+      post: startOperation(
+        "Inject a program into a swarm: explicit agents, a group, or the program's TARGET",
+        ['instruction'],
+        {
+          agents: { type: 'array', minItems: 1, maxItems: MAX_TARGET_AGENTS, items: { type: 'string', pattern: AGENT_ID_PATTERN.source } },
+          group: { type: 'string', pattern: AGENT_ID_PATTERN.source },
         },
-        responses: {
-          '202': json('Started (or found, for a repeated Idempotency-Key).', ref('Started')),
-          '200': json('With wait=true: the injection ended in time.', ref('SwarmResult')),
-          ...startErrors,
-        },
-      },
+        'high',
+        'SwarmResult',
+      ),
     },
     '/injections': {
       get: {
