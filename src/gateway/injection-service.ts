@@ -1,7 +1,7 @@
 // What the routes ask of Temporal: start, describe, query, signal, update, list and audit injections. Routes stay thin.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { Client, WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common';
 import type { Diagnostic, RolloutSettings } from '../compiler';
 import type { Logger } from '../shared/logger';
@@ -160,12 +160,21 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
 
   /** Runs a call that needs a worker (query, update) with a deadline, mapping "no worker answered" to 503. */
   async function withWorker<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + callTimeoutMs;
     try {
-      return await client.connection.withDeadline(Date.now() + callTimeoutMs, fn);
+      return await client.connection.withDeadline(deadline, fn);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError || err instanceof ApiError) throw err;
       const message = err instanceof Error ? err.message : String(err);
-      if (grpcCode(err) === GRPC_DEADLINE_EXCEEDED || /deadline|timeout|timed out|no poller|worker/i.test(message)) {
+      // gRPC reports a passed deadline as DEADLINE_EXCEEDED or, racing its own timer, as CANCELLED ("Call cancelled");
+      // the client wraps either one of an update in WorkflowUpdateRPCTimeoutOrCancelledError. Nothing else cancels these calls.
+      const deadlinePassed = Date.now() >= deadline;
+      if (
+        err instanceof WorkflowUpdateRPCTimeoutOrCancelledError ||
+        grpcCode(err) === GRPC_DEADLINE_EXCEEDED ||
+        (deadlinePassed && grpcCode(err) === GRPC_CANCELLED) ||
+        /deadline|timeout|timed out|no poller|worker/i.test(message)
+      ) {
         throw new ApiError(503, 'WORKERS_UNAVAILABLE', `no worker answered the ${what} within ${callTimeoutMs} ms; are the injector workers running?`);
       }
       throw err;
@@ -446,6 +455,7 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
 }
 
 const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_CANCELLED = 1;
 
 /** The gRPC status code of a Temporal service error, on the error or its cause. */
 function grpcCode(err: unknown): number | undefined {
