@@ -2,20 +2,28 @@
 import { compileBench } from './compile.bench';
 import { run as runDockerAdapterBench } from './docker-adapter.bench';
 import { run as runGatewayBench } from './gateway.bench';
-import { run as runScaleBench } from './scale.bench';
-import { run as runSwarmBench } from './swarm.bench';
+import { OPTIONS as SCALE_OPTIONS, run as runScaleBench } from './scale.bench';
+import { OPTIONS as SWARM_OPTIONS, run as runSwarmBench } from './swarm.bench';
 import { Bench, measure, Measurement } from './harness';
+import { parseOptions } from './measure';
 
 /** Every bench; add yours here (bench/<name>.bench.ts exporting a Bench). */
 export const BENCHES: readonly Bench[] = [compileBench];
 
 /** Benches that drive real systems asynchronously and print their own table (not timed by harness.ts). */
-export const ASYNC_BENCHES: ReadonlyArray<{ name: string; run(options: readonly string[]): Promise<void> }> = [
-  { name: 'docker-adapter', run: runDockerAdapterBench },
-  { name: 'gateway', run: runGatewayBench },
-  { name: 'swarm', run: runSwarmBench },
-  { name: 'scale', run: runScaleBench },
+export const ASYNC_BENCHES: ReadonlyArray<{ name: string; options: readonly string[]; run(options: readonly string[]): Promise<void> }> = [
+  { name: 'docker-adapter', options: [], run: runDockerAdapterBench },
+  { name: 'gateway', options: [], run: runGatewayBench },
+  { name: 'swarm', options: SWARM_OPTIONS, run: runSwarmBench },
+  { name: 'scale', options: SCALE_OPTIONS, run: runScaleBench },
 ];
+
+const USAGE = [
+  'usage: npm run bench [-- [name…] [--option value…]]',
+  `  names: ${[...BENCHES.map((b) => b.name), ...ASYNC_BENCHES.map((b) => b.name)].join(', ')} (none: all of them)`,
+  ...ASYNC_BENCHES.filter((b) => b.options.length > 0).map((b) => `  ${b.name} options: ${b.options.map((o) => `--${o}`).join(', ')}`),
+  '  see BENCHMARKS.md for what each bench measures and how long it takes',
+].join('\n');
 
 function table(rows: Measurement[]): string {
   const header = ['bench', 'case', 'ops/s', 'baseline ops/s', 'ratio', 'target'];
@@ -49,8 +57,21 @@ if (require.main === module) {
   const firstOption = args.findIndex((a) => a.startsWith('--'));
   const names = firstOption < 0 ? args : args.slice(0, firstOption);
   const options = firstOption < 0 ? [] : args.slice(firstOption);
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE);
+    process.exit(0);
+  }
   const asyncSelected = ASYNC_BENCHES.filter((b) => names.length === 0 || names.includes(b.name));
   const syncNames = names.filter((n) => !ASYNC_BENCHES.some((b) => b.name === n));
+  // Names and options are checked before anything runs: a typo must not start a 10-minute bench with its defaults.
+  try {
+    const unknown = syncNames.filter((n) => !BENCHES.some((b) => b.name === n));
+    if (unknown.length > 0) throw new Error(`no bench named ${unknown.join(', ')}`);
+    parseOptions(options, [...new Set(asyncSelected.flatMap((b) => b.options))]);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
   if (names.length === 0 || syncNames.length > 0) {
     const results = runBenches(syncNames);
     console.log(`\n${table(results)}\n`);

@@ -35,8 +35,11 @@ interface ScaleResult {
   benchProcessCore: number | null;
 }
 
+/** The options `npm run bench -- scale` takes. */
+export const OPTIONS: readonly string[] = ['agents'];
+
 export async function run(args: readonly string[] = []): Promise<void> {
-  const options = parseOptions(args, ['agents']);
+  const options = parseOptions(args, OPTIONS);
   const scales = options.get('agents')?.split(',').map(Number) ?? DEFAULT_SCALES;
   if (scales.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SCALE_AGENTS)) throw new Error(`--agents takes integers from 1 to ${MAX_SCALE_AGENTS}, comma-separated`);
   console.log(`scale bench: ${scales.join(', ')} simulated agents, load average before start ${loadAverage()}`);

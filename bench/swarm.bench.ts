@@ -286,8 +286,11 @@ interface ModeResult {
   latencies: { workflowTaskMs: number[]; activityTaskMs: number[] };
 }
 
+/** The options `npm run bench -- swarm` takes. */
+export const OPTIONS: readonly string[] = ['agents', 'concurrency', 'seed-agents', 'modes', 'tuning'];
+
 export async function run(args: readonly string[] = []): Promise<void> {
-  const options = parseOptions(args, ['agents', 'concurrency', 'seed-agents', 'modes', 'tuning']);
+  const options = parseOptions(args, OPTIONS);
   const tuningName = options.get('tuning') ?? 'default';
   if (tuningName !== 'default' && tuningName !== 'scale') throw new Error('--tuning takes default (the SDK\'s) or scale (the scale bench\'s worker settings)');
   const tuning = tuningName === 'scale' ? SCALE_TUNING : undefined;
