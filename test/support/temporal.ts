@@ -1,7 +1,12 @@
 // Test access to the run's Temporal dev server (started once in test/setup/global-setup.ts) and its workflow bundle.
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { Config, loadConfig } from '../../src/config';
 
 function required(name: string): string {
@@ -34,4 +39,20 @@ export async function testClient(address = testTemporalAddress()): Promise<{ cli
 
 export async function testNativeConnection(): Promise<NativeConnection> {
   return NativeConnection.connect({ address: testTemporalAddress() });
+}
+
+/**
+ * Replays a closed workflow's history against the current workflow code, proving the scenario deterministic, and
+ * writes it to the run directory (`scripts/save-histories.sh` turns those into the fixtures that
+ * test/workflows/replay.test.ts replays after every change). The history is exported with the temporal CLI: the form
+ * operators export histories in, and the form the fixtures keep.
+ */
+export async function replayAndSave(workflowId: string): Promise<void> {
+  const { stdout } = await promisify(execFile)(
+    required('OPENCLAW_TEST_TEMPORAL_CLI'),
+    ['workflow', 'show', '--workflow-id', workflowId, '--address', testTemporalAddress(), '--output', 'json'],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  writeFileSync(path.join(testRunDir(), `history-${workflowId.replace(/\//g, '~')}.json`), stdout);
+  await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflowBundle().bundlePath } }, historyFromJSON(JSON.parse(stdout)), workflowId);
 }

@@ -1,12 +1,8 @@
 // Swarm injections on the real dev server, against real agent containers: what each agent runs afterwards is read
 // from the agent itself (its CURRENT file and its own trace), never from the workflow's word for it.
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
 import type { AgentRef } from '../../src/docker';
 import { rollbackWorkflowId, SwarmProgress } from '../../src/shared/injection-types';
 import {
@@ -20,7 +16,7 @@ import {
 } from '../../workflows';
 import { startAgents, TestAgents } from '../support/agents';
 import { startTestInjector, TestInjector } from '../support/injector';
-import { testRunDir, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
+import { replayAndSave, testTemporalAddress } from '../support/temporal';
 
 let agents: TestAgents;
 let injector: TestInjector;
@@ -50,11 +46,7 @@ async function baseline(refs: AgentRef[], tag: string): Promise<string> {
   return injectionId;
 }
 
-/**
- * Replays the swarm's history, and one child's of each kind, against the current workflow code: proves the scenario is
- * deterministic. The histories are also written to the run directory (`scripts/save-histories.sh` turns them into
- * the fixtures that test/workflows/replay.test.ts replays after every change).
- */
+/** Replays (and saves) the swarm's history, and one child's of each kind: proves the scenario is deterministic. */
 async function replays(workflowId: string): Promise<void> {
   const result = await injector.client.workflow.getHandle<typeof swarmInjectionWorkflow>(workflowId).result().catch(() => null);
   const started = result?.agents.filter((a) => a.childWorkflowId !== null) ?? [];
@@ -63,16 +55,7 @@ async function replays(workflowId: string): Promise<void> {
   const ids = [workflowId, ...(child ? [child.childWorkflowId!] : [])];
   const reverted = result?.agents.find((a) => a.outcome === 'reverted' || a.outcome === 'revert-failed');
   if (reverted) ids.push(rollbackWorkflowId(workflowId, reverted.agentId));
-  for (const id of ids) {
-    // The temporal CLI's JSON is the form operators export histories in, and the form the fixtures keep.
-    const { stdout } = await promisify(execFile)(
-      process.env.OPENCLAW_TEST_TEMPORAL_CLI!,
-      ['workflow', 'show', '--workflow-id', id, '--address', testTemporalAddress(), '--output', 'json'],
-      { maxBuffer: 64 * 1024 * 1024 },
-    );
-    writeFileSync(path.join(testRunDir(), `history-${id.replace(/\//g, '~')}.json`), stdout);
-    await Worker.runReplayHistory({ workflowBundle: { codePath: testWorkflowBundle().bundlePath } }, historyFromJSON(JSON.parse(stdout)), id);
-  }
+  for (const id of ids) await replayAndSave(id);
 }
 
 async function waitForProgress(injectionId: string, ready: (p: SwarmProgress) => boolean, timeoutMs = 60_000): Promise<SwarmProgress> {
