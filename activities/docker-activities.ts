@@ -226,6 +226,26 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       return summarizeTrace(result);
     },
 
+    /**
+     * The first part of a trace capture, run as a local activity next to the workflow: reads the trace for at most
+     * `windowMs` and returns null when the agent has not written its final line by then (the workflow goes on with
+     * captureTrace, which heartbeats and can be cancelled at any moment). Most agents answer well inside the window,
+     * which saves an activity dispatch and a workflow task per agent. When the window is the whole TRACE_TIMEOUT, no
+     * final line is TRACE_TIMEOUT, as in captureTrace.
+     */
+    async captureTraceBriefly(input: { containerId: string; reloadId: string; fromOffset: number; windowMs: number; timeoutMs: number }): Promise<TraceSummary | null> {
+      const windowMs = Math.min(input.windowMs, input.timeoutMs);
+      const signal = Context.current().cancellationSignal;
+      const result = await classified(() => channel.readTrace(input.containerId, input.reloadId, input.fromOffset, { timeoutMs: windowMs, signal }));
+      if (result.final) return summarizeTrace(result);
+      if (signal.aborted) throw ApplicationFailure.create({ message: 'trace capture cancelled', type: 'CANCELLED' });
+      if (windowMs < input.timeoutMs) return null;
+      throw ApplicationFailure.nonRetryable(
+        `the agent wrote no final trace line for ${input.reloadId} within TRACE_TIMEOUT (${input.timeoutMs} ms; ${result.lines.length} lines seen)`,
+        'TRACE_TIMEOUT',
+      );
+    },
+
     /** The agent said it completed, under the right program id, and now runs it. */
     async verifyInjection(input: { containerId: string; reloadId: string; programId: string; trace: TraceSummary }): Promise<void> {
       const final = input.trace.final;
@@ -253,32 +273,52 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     async rollbackAgent(input: { agentId: string; injectionId: string; containerId: string | null; timeoutMs: number }): Promise<TraceSummary> {
       return classifiedForRollback(async () => {
         const containerId = input.containerId ?? (await containerOf(input.agentId));
-        const reloadId = rollbackReloadId(input.injectionId);
-        const previous = await docker.readFile(containerId, previousProgramPath(input.injectionId), MAX_SNAPSHOT_BYTES);
-        const expectedProgramId = previous.found ? programIdOf(previous.content) : null;
-        const snapshot = await channel.snapshot(containerId);
-        const alreadyReverted = snapshot.current?.reloadId === reloadId;
-        if (!alreadyReverted) {
-          if (previous.found) await channel.stage(containerId, reloadId, previous.content);
-          await channel.reload(containerId, reloadId, previous.found);
-        }
-        const result = await channel.readTrace(containerId, reloadId, alreadyReverted ? 0 : snapshot.logOffset, heartbeatingTraceOptions(input.timeoutMs));
-        if (!result.final) {
-          throw ApplicationFailure.create({ message: `no final trace line for ${reloadId} within ${input.timeoutMs} ms`, type: 'TRACE_TIMEOUT', nonRetryable: false });
-        }
-        const current = await channel.current(containerId);
-        if ((current?.programId ?? null) !== expectedProgramId) {
-          throw ApplicationFailure.create({
-            message: `after rollback the agent runs ${String(current?.programId)}, expected ${String(expectedProgramId)}`,
-            type: 'ROLLBACK_VERIFY_FAILED',
-            nonRetryable: false,
-          });
-        }
-        deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, host: deps.hostName, programId: expectedProgramId });
-        return summarizeTrace(result);
+        return (await rollBack(containerId, input)).trace;
+      });
+    },
+
+    /**
+     * For a child stopped before its history recorded a snapshot. Its steps run as local activities, which are recorded
+     * only when their workflow task completes; a task that failed (a worker crash, or the server refusing to complete
+     * the workflow because an abort arrived meanwhile) leaves no record of steps that did run. So the agent itself is
+     * asked: when reload `<injectionId>` left a mark on it (staged, signalled or switched to), it is rolled back as
+     * rollbackAgent does; when not, nothing is changed and the result is null.
+     */
+    async undoUnrecordedSteps(input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<{ trace: TraceSummary; previousProgramId: string | null } | null> {
+      return classifiedForRollback(async () => {
+        const containerId = await containerOf(input.agentId);
+        if (!(await channel.touchedBy(containerId, input.injectionId))) return null;
+        return rollBack(containerId, input);
       });
     },
   });
+
+  /** rollbackAgent's work on a known container: what the agent runs again, and the rollback's trace. */
+  async function rollBack(containerId: string, input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<{ trace: TraceSummary; previousProgramId: string | null }> {
+    const reloadId = rollbackReloadId(input.injectionId);
+    const previous = await docker.readFile(containerId, previousProgramPath(input.injectionId), MAX_SNAPSHOT_BYTES);
+    const expectedProgramId = previous.found ? programIdOf(previous.content) : null;
+    const snapshot = await channel.snapshot(containerId);
+    const alreadyReverted = snapshot.current?.reloadId === reloadId;
+    if (!alreadyReverted) {
+      if (previous.found) await channel.stage(containerId, reloadId, previous.content);
+      await channel.reload(containerId, reloadId, previous.found);
+    }
+    const result = await channel.readTrace(containerId, reloadId, alreadyReverted ? 0 : snapshot.logOffset, heartbeatingTraceOptions(input.timeoutMs));
+    if (!result.final) {
+      throw ApplicationFailure.create({ message: `no final trace line for ${reloadId} within ${input.timeoutMs} ms`, type: 'TRACE_TIMEOUT', nonRetryable: false });
+    }
+    const current = await channel.current(containerId);
+    if ((current?.programId ?? null) !== expectedProgramId) {
+      throw ApplicationFailure.create({
+        message: `after rollback the agent runs ${String(current?.programId)}, expected ${String(expectedProgramId)}`,
+        type: 'ROLLBACK_VERIFY_FAILED',
+        nonRetryable: false,
+      });
+    }
+    deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, host: deps.hostName, programId: expectedProgramId });
+    return { trace: summarizeTrace(result), previousProgramId: expectedProgramId };
+  }
 }
 
 type ActivityFunction = (...args: never[]) => Promise<unknown>;

@@ -6,6 +6,7 @@ import {
   defineSignal,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -29,10 +30,23 @@ import {
   DOCKER_RETRY_INITIAL_INTERVAL,
   DOCKER_RETRY_MAXIMUM_INTERVAL,
   DOCKER_STEP_TIMEOUT,
+  LOCAL_TRACE_WINDOW_MS,
   ROLLBACK_MIN_ATTEMPTS,
   TRACE_ACTIVITY_SLACK_MS,
   TRACE_HEARTBEAT_TIMEOUT,
 } from '../src/shared/timeouts';
+
+/**
+ * Children started by this build first wait for the trace in a local activity (captureTraceBriefly). Children
+ * recorded before it scheduled captureTrace straight away, and replay that way.
+ */
+export const TRACE_FIRST_LOCALLY_PATCH = 'trace-first-locally';
+
+/**
+ * Children started by this build, when stopped before their history holds a snapshot, ask the agent whether the
+ * injection touched it (undoUnrecordedSteps) instead of taking "no snapshot" for "nothing changed".
+ */
+export const UNDO_UNRECORDED_STEPS_PATCH = 'undo-unrecorded-steps';
 
 /** Sent by the swarm workflow (deadline, failure budget, abort): stop now and roll this agent back. */
 export const abortAgentSignal = defineSignal<[reason: string]>('abortAgent');
@@ -95,7 +109,8 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
   const timings: StepTiming[] = [];
   const reloadId = forwardReloadId(input.injectionId);
   const steps = localDockerSteps(input.retries);
-  // Waiting on the agent's trace can take up to TRACE_TIMEOUT: a regular activity, heartbeating, cancellable.
+  // Waiting on the agent's trace can take up to TRACE_TIMEOUT: after a short local wait, a regular activity,
+  // heartbeating, cancellable.
   const tracer = traceActivities(input.dockerTaskQueue, input.retries, input.traceTimeoutMs);
   const base = { injectionId: input.injectionId, agentId: input.agentId, programId: input.programId, startedAt, timings };
 
@@ -118,9 +133,17 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
         steps.injectProgram({ containerId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 }),
       );
       await timed(timings, 'reload', () => steps.reloadAgent({ containerId, reloadId }));
-      const trace = await timed(timings, 'trace', () =>
-        tracer.captureTrace({ containerId, reloadId, fromOffset: snapshot.logOffset, timeoutMs: input.traceTimeoutMs }),
-      );
+      const trace = await timed(timings, 'trace', async () => {
+        const traceInput = { containerId, reloadId, fromOffset: snapshot.logOffset, timeoutMs: input.traceTimeoutMs };
+        if (patched(TRACE_FIRST_LOCALLY_PATCH)) {
+          const windowMs = Math.min(LOCAL_TRACE_WINDOW_MS, input.traceTimeoutMs);
+          const quick = await localDockerSteps(input.retries, { startToCloseTimeout: windowMs + TRACE_ACTIVITY_SLACK_MS }).captureTraceBriefly({ ...traceInput, windowMs });
+          if (quick) return quick;
+          // The agent is still working: wait for the rest of TRACE_TIMEOUT in the heartbeating, cancellable activity.
+          return tracer.captureTrace({ ...traceInput, timeoutMs: input.traceTimeoutMs - windowMs });
+        }
+        return tracer.captureTrace(traceInput);
+      });
       done.trace = trace;
       await timed(timings, 'verify', () => steps.verifyInjection({ containerId, reloadId, programId: input.programId, trace }));
     });
@@ -132,6 +155,10 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
     log.warn('agent injection failed', { agentId: input.agentId, ...error });
     const { snapshot, trace } = done;
     if (!snapshot) {
+      // Stopped before a snapshot was recorded. The local steps may still have run in a workflow task that never
+      // completed (an abort makes the server refuse a task that completes the workflow, and the retry replays the
+      // abort before the first step), so the agent is asked, and rolled back if the injection reached it.
+      if (isCancellation(err) && patched(UNDO_UNRECORDED_STEPS_PATCH)) return undoUnrecorded(input, base, error);
       const outcome = error.code === 'AGENT_NOT_FOUND' ? 'not-found' : 'failed';
       upsertStatus(outcome);
       return { ...base, outcome, error, previousProgramId: null, trace, rollbackTrace: null, finishedAt: now() };
@@ -164,6 +191,34 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       finishedAt: now(),
     };
   }
+}
+
+type ResultBase = Pick<AgentInjectionResult, 'injectionId' | 'agentId' | 'programId' | 'startedAt' | 'timings'>;
+
+async function undoUnrecorded(input: AgentInjectionInput, base: ResultBase, error: { code: string; message: string }): Promise<AgentInjectionResult> {
+  const undo = await CancellationScope.nonCancellable(() =>
+    timed(base.timings, 'rollback', () =>
+      rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs)
+        .undoUnrecordedSteps({ agentId: input.agentId, injectionId: input.injectionId, timeoutMs: input.traceTimeoutMs })
+        .then(
+          (undone) => ({ ok: true as const, undone }),
+          (undoErr: unknown) => ({ ok: false as const, undoError: describeFailure(undoErr) }),
+        ),
+    ),
+  );
+  const common = { ...base, error, trace: null, finishedAt: now() };
+  if (!undo.ok) {
+    const outcome = undo.undoError.code === 'AGENT_NOT_FOUND' ? 'not-found' : 'rollback-failed';
+    upsertStatus(outcome);
+    if (outcome === 'rollback-failed') log.error('rollback failed', { agentId: input.agentId, ...undo.undoError });
+    return { ...common, outcome, rollbackError: outcome === 'rollback-failed' ? undo.undoError : undefined, previousProgramId: null, rollbackTrace: null };
+  }
+  if (!undo.undone) {
+    upsertStatus('failed');
+    return { ...common, outcome: 'failed', previousProgramId: null, rollbackTrace: null };
+  }
+  upsertStatus('rolled-back');
+  return { ...common, outcome: 'rolled-back', previousProgramId: undo.undone.previousProgramId, rollbackTrace: undo.undone.trace };
 }
 
 function rollbackSteps(taskQueue: string, retries: number, traceTimeoutMs: number) {

@@ -148,6 +148,11 @@ export function createFleetDriver(options: { count: number; group: string; signi
     async current(containerId) {
       return agentIn(containerId).current;
     },
+    async touchedBy(containerId, reloadId) {
+      // A simulated agent acts on a reload at once: it was touched when it switched to it (or staged it).
+      const agent = agentIn(containerId);
+      return agent.current?.reloadId === reloadId || agent.files.has(`/app/injected-programs/.staged-${reloadId}.bc`);
+    },
   };
 
   return {

@@ -10,8 +10,10 @@ import {
   LOGS_DIR,
   MAX_CURRENT_BYTES,
   MAX_LOG_BYTES,
+  MAX_RELOAD_SIGNAL_BYTES,
   MemoryFigures,
   parseCurrent,
+  parseReloadSignal,
   PROGRAM_FILE,
   PROGRAMS_DIR,
   RELOAD_SIGNAL_FILE,
@@ -80,6 +82,11 @@ export interface AgentChannel {
   reload(containerId: string, reloadId: string, hasProgram: boolean): Promise<void>;
   readTrace(containerId: string, reloadId: string, fromOffset: number, options: ReadTraceOptions): Promise<TraceResult>;
   current(containerId: string): Promise<CurrentProgramRef | null>;
+  /**
+   * Whether reload `reloadId` has left any mark on the agent: its program staged, its signal written, or the agent
+   * switched to it (CURRENT). For a workflow that cannot tell from its own history how far its steps got.
+   */
+  touchedBy(containerId: string, reloadId: string): Promise<boolean>;
 }
 
 const PROGRAM_PATH = `${PROGRAMS_DIR}/${PROGRAM_FILE}`;
@@ -186,6 +193,17 @@ export function createAgentChannel(adapter: DockerAdapter): AgentChannel {
     async reload(containerId, reloadId, hasProgram) {
       assertReloadId(reloadId);
       await adapter.writeFile(containerId, SIGNAL_PATH, Buffer.from(formatReloadSignal(reloadId, hasProgram)), 0o644);
+    },
+
+    async touchedBy(containerId, reloadId) {
+      assertReloadId(reloadId);
+      const [current, signal, staged] = await Promise.all([
+        readCurrent(containerId),
+        adapter.readFile(containerId, SIGNAL_PATH, MAX_RELOAD_SIGNAL_BYTES),
+        adapter.stat(containerId, `${PROGRAMS_DIR}/${stagedProgramFile(reloadId)}`),
+      ]);
+      if (current?.reloadId === reloadId || staged.found) return true;
+      return signal.found && parseReloadSignal(signal.content.toString('utf8'))?.id === reloadId;
     },
 
     async readTrace(containerId, reloadId, fromOffset, options) {

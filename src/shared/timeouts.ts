@@ -12,6 +12,12 @@ export const DOCKER_STEP_TIMEOUT: Duration = '30 seconds';
 /** How often a trace capture heartbeats; a capture that stops heartbeating for HEARTBEAT_TIMEOUT is retried elsewhere. */
 export const TRACE_HEARTBEAT_INTERVAL_MS = 2_000;
 export const TRACE_HEARTBEAT_TIMEOUT: Duration = '15 seconds';
+/**
+ * How long an agent's child first waits for the trace inside a local activity (no task dispatch, no extra workflow
+ * task) before it hands over to the heartbeating captureTrace activity. A local activity holds its workflow task open,
+ * so signals to the child (abortAgent) wait for it: this bounds that wait.
+ */
+export const LOCAL_TRACE_WINDOW_MS = 2_000;
 /** Added to TRACE_TIMEOUT for the capture's own start-to-close bound. */
 export const TRACE_ACTIVITY_SLACK_MS = 30_000;
 

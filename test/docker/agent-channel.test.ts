@@ -61,6 +61,34 @@ describe('agent channel', () => {
     await expect(channel.stage('c1', '../evil', Buffer.from('x'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 
+  test('touchedBy finds any mark a reload left: its staged program, its signal, or CURRENT naming it', async () => {
+    const fresh = () => {
+      const c = new MemoryContainer();
+      c.files.set('/app/injected-programs/program.bc', Buffer.from('old'));
+      c.files.set('/app/injected-programs/CURRENT', Buffer.from(JSON.stringify({ programId: 'p', reloadId: 'base', sha256: 'ab', since: 'now' })));
+      return { c, channel: createAgentChannel(c) };
+    };
+    const untouched = fresh();
+    expect(await untouched.channel.touchedBy('c1', 'inj-1')).toBe(false);
+    await untouched.channel.reload('c1', 'other', true);
+    expect(await untouched.channel.touchedBy('c1', 'inj-1')).toBe(false);
+
+    const staged = fresh();
+    await staged.channel.stage('c1', 'inj-1', Buffer.from('new'));
+    expect(await staged.channel.touchedBy('c1', 'inj-1')).toBe(true);
+
+    const signalled = fresh();
+    await signalled.channel.reload('c1', 'inj-1', false);
+    expect(await signalled.channel.touchedBy('c1', 'inj-1')).toBe(true);
+
+    // Acted on: the staged file is gone and the signal overwritten by a later one, but CURRENT names the reload.
+    const switched = fresh();
+    switched.c.files.set('/app/injected-programs/CURRENT', Buffer.from(JSON.stringify({ programId: 'q', reloadId: 'inj-1', sha256: 'cd', since: 'now' })));
+    await switched.channel.reload('c1', 'later', true);
+    expect(await switched.channel.touchedBy('c1', 'inj-1')).toBe(true);
+    await expect(switched.channel.touchedBy('c1', '../evil')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   test('snapshot reports the program, CURRENT and the log size, and refuses a stopped container', async () => {
     const c = new MemoryContainer();
     const channel = createAgentChannel(c);

@@ -26,11 +26,22 @@ export interface TestInjector {
   stop(): Promise<void>;
 }
 
-/** `temporalAddress`: a test's own dev server instead of the run's (then only with `workers: false`). */
-export async function startTestInjector(options: { signingKey: Buffer; workers?: boolean; overrides?: Record<string, string>; temporalAddress?: string }): Promise<TestInjector> {
+/**
+ * `temporalAddress`: a test's own dev server instead of the run's (then only with `workers: false`).
+ * `wrapWorkerChannel`: what the workers' activities talk to the agents through, for a test that injects a fault into
+ * it; the returned `channel` stays the plain one.
+ */
+export async function startTestInjector(options: {
+  signingKey: Buffer;
+  workers?: boolean;
+  overrides?: Record<string, string>;
+  temporalAddress?: string;
+  wrapWorkerChannel?: (channel: AgentChannel) => AgentChannel;
+}): Promise<TestInjector> {
   const config = testConfig({ ...options.overrides, ...(options.temporalAddress ? { TEMPORAL_ADDRESS: options.temporalAddress } : {}) });
   const docker = createDockerAdapter({ dockerHost: config.dockerHost });
   const channel = createAgentChannel(docker);
+  const workerChannel = options.wrapWorkerChannel?.(channel) ?? channel;
   const logger = createLogger({ level: 'warn', component: 'test-injector' });
   const { client, close } = await testClient(options.temporalAddress);
   let connection: NativeConnection | undefined;
@@ -45,7 +56,7 @@ export async function startTestInjector(options: { signingKey: Buffer; workers?:
       dockerHostName: config.dockerHostName,
       workflows: testWorkflowBundle(),
       injectorDeps: { logger, signingKey: options.signingKey },
-      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel },
+      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel: workerChannel },
     });
     running = workers.run();
   }
