@@ -1,7 +1,8 @@
 // What the routes ask of Temporal: start, describe, query, signal, update, list and audit injections. Routes stay thin.
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { Client, WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { Client, WorkflowExecutionInfo, WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/common';
 import type { Diagnostic, RolloutSettings } from '../compiler';
 import type { Logger } from '../shared/logger';
@@ -68,6 +69,11 @@ export interface InjectionView {
   error?: { code: string; message: string; details?: unknown };
 }
 
+interface VisibilityPage {
+  executions: WorkflowExecutionInfo[];
+  nextPageToken: string | null;
+}
+
 export interface InjectionSummary {
   injectionId: string;
   workflowStatus: WorkflowState;
@@ -102,8 +108,9 @@ export interface InjectionService {
   resume(injectionId: string): Promise<void>;
   abort(injectionId: string, reason: string): Promise<void>;
   setMaxParallel(injectionId: string, maxParallel: number): Promise<number>;
-  list(filter: { status?: string; agentId?: string; limit: number }): Promise<InjectionSummary[]>;
-  agentHistory(agentId: string, limit: number): Promise<{ total: number; entries: AgentHistoryEntry[] }>;
+  /** One page of injections; pass the returned nextPageToken back for the next (null: this was the last page). */
+  list(filter: { status?: string; agentId?: string; limit: number; pageToken?: string }): Promise<{ items: InjectionSummary[]; nextPageToken: string | null }>;
+  agentHistory(agentId: string, limit: number, pageToken?: string): Promise<{ total: number; entries: AgentHistoryEntry[]; nextPageToken: string | null }>;
   /**
    * Ends every long poll this service holds open (metric observers, `?wait=true` waits) and resolves once they have
    * settled: call before closing the Temporal connection, whose retry timers otherwise fire on a closed channel.
@@ -157,6 +164,27 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
   const longPoll = <T>(fn: () => Promise<T>): Promise<T> => client.withAbortSignal(stopPolling.signal, fn);
 
   const handle = (injectionId: string): WorkflowHandle<typeof swarmInjectionWorkflow> => client.workflow.getHandle<typeof swarmInjectionWorkflow>(injectionId);
+
+  /**
+   * One page of a visibility query. Temporal's page token goes to the caller sealed to this query and page size
+   * (sealPageToken) and is checked on the way back, so an altered token, or one from another list, is a 400 naming
+   * `pageToken` rather than whatever the visibility store makes of foreign bytes.
+   */
+  async function listPage(query: string, pageSize: number, pageToken?: string): Promise<VisibilityPage> {
+    const inner = pageToken === undefined ? undefined : openPageToken(pageToken, query, pageSize);
+    let response: Awaited<ReturnType<Client['workflowService']['listWorkflowExecutions']>>;
+    try {
+      response = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query, pageSize, nextPageToken: inner });
+    } catch (err) {
+      if (inner !== undefined && grpcCode(err) === GRPC_INVALID_ARGUMENT) throw badPageToken('Temporal no longer accepts it');
+      throw err;
+    }
+    const executions = await Promise.all(
+      (response.executions ?? []).map((raw) => executionInfoFromRaw(raw, client.options.loadedDataConverter, raw, client.options.namespace)),
+    );
+    const next = response.nextPageToken;
+    return { executions, nextPageToken: next && next.length > 0 ? sealPageToken(Buffer.from(next), query, pageSize) : null };
+  }
 
   /** Runs a call that needs a worker (query, update) with a deadline, mapping "no worker answered" to 503. */
   async function withWorker<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -382,41 +410,36 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
     async list(filter) {
       const clauses = [`WorkflowType = ${quoted(SWARM_WORKFLOW_TYPE)}`, `ExecutionStatus != "ContinuedAsNew"`];
       if (filter.status) clauses.push(`${INJECTION_STATUS.name} = ${quoted(filter.status)}`);
+      let page: VisibilityPage;
       if (filter.agentId) {
-        // Children carry AgentId; their InjectionId names the parent.
-        const parents = new Set<string>();
+        // An agent is in an injection when a child carries its AgentId; the child's InjectionId names the injection.
+        // The pages walk the children, so a page holds at most `limit` injections, fewer when the status filter drops some.
         const childQuery = `WorkflowType = ${quoted(AGENT_WORKFLOW_TYPE)} AND ${AGENT_ID.name} = ${quoted(filter.agentId)}`;
-        for await (const child of client.workflow.list({ query: childQuery, pageSize: filter.limit })) {
-          const parent = child.typedSearchAttributes.get(INJECTION_ID);
-          if (parent) parents.add(parent);
-          if (parents.size >= filter.limit) break;
-        }
-        if (parents.size === 0) return [];
-        clauses.push(`${INJECTION_ID.name} IN (${[...parents].map(quoted).join(', ')})`);
+        const children = await listPage(childQuery, filter.limit, filter.pageToken);
+        const parents = [...new Set(children.executions.flatMap((c) => c.typedSearchAttributes.get(INJECTION_ID) ?? []))];
+        if (parents.length === 0) return { items: [], nextPageToken: children.nextPageToken };
+        clauses.push(`${INJECTION_ID.name} IN (${parents.map(quoted).join(', ')})`);
+        page = { executions: (await listPage(clauses.join(' AND '), parents.length)).executions, nextPageToken: children.nextPageToken };
+      } else {
+        page = await listPage(clauses.join(' AND '), filter.limit, filter.pageToken);
       }
-      const summaries: InjectionSummary[] = [];
-      for await (const execution of client.workflow.list({ query: clauses.join(' AND '), pageSize: filter.limit })) {
-        summaries.push({
+      const items = page.executions.map(
+        (execution): InjectionSummary => ({
           injectionId: execution.workflowId,
           workflowStatus: workflowState(execution.status.name),
           status: execution.typedSearchAttributes.get(INJECTION_STATUS) ?? null,
           startedAt: execution.startTime.toISOString(),
           closedAt: execution.closeTime?.toISOString() ?? null,
-        });
-        if (summaries.length >= filter.limit) break;
-      }
-      return summaries;
+        }),
+      );
+      return { items, nextPageToken: page.nextPageToken };
     },
 
-    async agentHistory(agentId, limit) {
+    async agentHistory(agentId, limit, pageToken) {
       // Visibility lists running executions first, then by close time, newest first (the dev server's SQLite store takes
-      // no ORDER BY); the page is then sorted by start time so the newest injection leads.
+      // no ORDER BY); each page is then sorted by start time so the newest injection leads.
       const query = `WorkflowType = ${quoted(AGENT_WORKFLOW_TYPE)} AND ${AGENT_ID.name} = ${quoted(agentId)}`;
-      const executions = [];
-      for await (const execution of client.workflow.list({ query, pageSize: limit })) {
-        executions.push(execution);
-        if (executions.length >= limit) break;
-      }
+      const { executions, nextPageToken } = await listPage(query, limit, pageToken);
       executions.sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
       const [total, entries] = await Promise.all([
         client.workflow.count(query).then((c) => c.count),
@@ -443,7 +466,7 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
           }),
         ),
       ]);
-      return { total, entries };
+      return { total, entries, nextPageToken };
     },
 
     async close() {
@@ -454,6 +477,32 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
   };
 }
 
+const PAGE_TOKEN_VERSION = 1;
+const PAGE_TOKEN_DIGEST_BYTES = 16;
+
+function pageTokenDigest(inner: Buffer, query: string, pageSize: number): Buffer {
+  return createHash('sha256').update(`${query}\n${pageSize}\n`).update(inner).digest().subarray(0, PAGE_TOKEN_DIGEST_BYTES);
+}
+
+/** Temporal's page token, prefixed with a version byte and a digest binding it to the list's query and page size. */
+function sealPageToken(inner: Buffer, query: string, pageSize: number): string {
+  return Buffer.concat([Buffer.from([PAGE_TOKEN_VERSION]), pageTokenDigest(inner, query, pageSize), inner]).toString('base64url');
+}
+
+function openPageToken(token: string, query: string, pageSize: number): Buffer {
+  const bytes = Buffer.from(token, 'base64url');
+  const inner = bytes.subarray(1 + PAGE_TOKEN_DIGEST_BYTES);
+  if (bytes[0] !== PAGE_TOKEN_VERSION || inner.length === 0 || !pageTokenDigest(inner, query, pageSize).equals(bytes.subarray(1, 1 + PAGE_TOKEN_DIGEST_BYTES))) {
+    throw badPageToken('it is not the nextPageToken of this list with these filters and this limit');
+  }
+  return inner;
+}
+
+function badPageToken(why: string): ApiError {
+  return new ApiError(400, 'INVALID_REQUEST', `pageToken: ${why}`, { problems: [{ field: 'pageToken', problem: why }] });
+}
+
+const GRPC_INVALID_ARGUMENT = 3;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_CANCELLED = 1;
 

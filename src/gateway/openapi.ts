@@ -1,6 +1,7 @@
 // The gateway's OpenAPI 3.1 document, written by hand; test/gateway/openapi.test.ts keeps it and the router in step.
 import { MAX_SOURCE_BYTES } from '../compiler/limits';
 import { AGENT_ID_PATTERN, INJECTION_ID_PATTERN, MAX_CONTEXT_JSON_BYTES, MAX_TARGET_AGENTS, PRIORITIES } from '../shared/injection-types';
+import { MAX_PAGE_TOKEN_CHARS } from './validation';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -20,6 +21,13 @@ const rateLimited: Record<string, Json> = { '429': errorResponse('Too many mutat
 const idParam: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: INJECTION_ID_PATTERN.source } };
 const notFound: Record<string, Json> = { '404': errorResponse('No injection with this id (INJECTION_NOT_FOUND).') };
 const closedConflict: Record<string, Json> = { '409': errorResponse('The injection is no longer running (INJECTION_CLOSED).') };
+const pageTokenParam: Json = {
+  name: 'pageToken',
+  in: 'query',
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', maxLength: MAX_PAGE_TOKEN_CHARS },
+  description: "The previous page's nextPageToken; absent for the first page.",
+};
+const nextPageTokenSchema: Json = { type: ['string', 'null'], description: 'Pass as pageToken for the next page; null on the last page.' };
 const noWorker: Record<string, Json> = { '503': errorResponse('No worker answered in time (WORKERS_UNAVAILABLE).') };
 
 const startParams: Json[] = [
@@ -108,11 +116,15 @@ export const OPENAPI_DOCUMENT: Json = {
         parameters: [
           { name: 'status', in: 'query', schema: { type: 'string' }, description: 'A swarm status, e.g. rolling-out or succeeded.' },
           { name: 'agent', in: 'query', schema: { type: 'string', pattern: AGENT_ID_PATTERN.source }, description: 'Only injections that reached this agent.' },
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, description: 'Injections per page.' },
+          pageTokenParam,
         ],
         responses: {
-          '200': json('Matching injections.', { type: 'object', properties: { items: { type: 'array', items: ref('InjectionSummary') }, limit: { type: 'integer' } } }),
-          '400': errorResponse('A bad filter (INVALID_REQUEST).'),
+          '200': json('One page of matching injections.', {
+            type: 'object',
+            properties: { items: { type: 'array', items: ref('InjectionSummary') }, limit: { type: 'integer' }, nextPageToken: nextPageTokenSchema },
+          }),
+          '400': errorResponse('A bad filter or page token (INVALID_REQUEST).'),
           ...commonErrors,
         },
       },
@@ -179,14 +191,21 @@ export const OPENAPI_DOCUMENT: Json = {
         summary: "An agent's injections, newest first, with outcome, timings and trace",
         parameters: [
           { name: 'agentId', in: 'path', required: true, schema: { type: 'string', pattern: AGENT_ID_PATTERN.source } },
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, description: 'Injections per page.' },
+          pageTokenParam,
         ],
         responses: {
-          '200': json('History.', {
+          '200': json('One page of the history.', {
             type: 'object',
-            properties: { agentId: { type: 'string' }, total: { type: 'integer' }, showing: { type: 'integer' }, history: { type: 'array', items: ref('AgentHistoryEntry') } },
+            properties: {
+              agentId: { type: 'string' },
+              total: { type: 'integer' },
+              showing: { type: 'integer' },
+              history: { type: 'array', items: ref('AgentHistoryEntry') },
+              nextPageToken: nextPageTokenSchema,
+            },
           }),
-          '400': errorResponse('Bad agent id or limit.'),
+          '400': errorResponse('Bad agent id, limit or page token.'),
           ...commonErrors,
         },
       },

@@ -194,3 +194,16 @@ export function knownQuery(query: unknown, allowed: readonly string[], check: Ch
   for (const key of Object.keys(q)) if (!allowed.includes(key)) check.add(key, `unknown query parameter; expected ${allowed.length ? allowed.join(', ') : 'none'}`);
   return q;
 }
+
+/** Page tokens are opaque base64url strings the lists hand out; this bounds them before Temporal sees one. */
+export const MAX_PAGE_TOKEN_CHARS = 4_096;
+
+/** The `pageToken` a list returned as `nextPageToken`; undefined for the first page. */
+export function pageTokenQuery(value: unknown, check: Checker): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PAGE_TOKEN_CHARS || !/^[A-Za-z0-9_-]+$/.test(value)) {
+    check.add('pageToken', `expected the nextPageToken of a previous page (base64url, at most ${MAX_PAGE_TOKEN_CHARS} characters)`);
+    return undefined;
+  }
+  return value;
+}

@@ -154,6 +154,18 @@ describe('the gateway end to end', () => {
     const history = capturingIo();
     expect(await main(['history', agents.agents[1].agentId, '--limit', '3'], history.io)).toBe(0);
     expect(history.out.stdout).toMatch(/injected in \d+ ms \(.*inject \d+ms/);
+
+    // One injection per page: the first page says how to get the next, and the next holds another injection.
+    const entryIds = (stdout: string) => stdout.split('\n').flatMap((l) => /^ {2}\S+ {2}(\S+) {2}/.exec(l)?.[1] ?? []);
+    const firstPage = capturingIo();
+    expect(await main(['history', agents.agents[1].agentId, '--limit', '1'], firstPage.io)).toBe(0);
+    const more = /^more: openclaw history \S+ --page-token (\S+)$/m.exec(firstPage.out.stdout);
+    expect(more).not.toBeNull();
+    const secondPage = capturingIo();
+    expect(await main(['history', agents.agents[1].agentId, '--limit', '1', '--page-token', more?.[1] ?? ''], secondPage.io)).toBe(0);
+    expect(entryIds(firstPage.out.stdout)).toHaveLength(1);
+    expect(entryIds(secondPage.out.stdout)).toHaveLength(1);
+    expect(entryIds(secondPage.out.stdout)[0]).not.toBe(entryIds(firstPage.out.stdout)[0]);
   });
 
   it('openclaw inject --watch exits 1 and says why when the injection fails', async () => {

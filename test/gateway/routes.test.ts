@@ -268,10 +268,46 @@ describe('watching and steering', () => {
     expect(none.body.items).toEqual([]);
   });
 
+  it('pages through the list with nextPageToken: every injection once, no page over the limit, and a bad token is a 400', async () => {
+    const mine: string[] = [];
+    for (let i = 0; i < 3; i++) mine.push((await startSwarm()).body.injectionId as string);
+    const seen = await eventually(async () => {
+      const ids: string[] = [];
+      let token: string | null = null;
+      for (let page = 0; page < 500; page++) {
+        const response: request.Response = await request(gw.app).get(`/injections?limit=2${token ? `&pageToken=${token}` : ''}`).set(auth);
+        expect(response.status).toBe(200);
+        expect(response.body.items.length).toBeLessThanOrEqual(2);
+        ids.push(...response.body.items.map((i: { injectionId: string }) => i.injectionId));
+        token = response.body.nextPageToken;
+        if (token === null) break;
+      }
+      expect(token).toBeNull();
+      return mine.every((id) => ids.includes(id)) ? ids : undefined;
+    }, 'all three new injections across the pages', 60_000);
+    expect(new Set(seen).size).toBe(seen.length);
+
+    for (const bad of ['not+base64url', 'x'.repeat(4097)]) {
+      const response = await request(gw.app).get(`/injections?pageToken=${encodeURIComponent(bad)}`).set(auth);
+      expect(response.status).toBe(400);
+      expect(response.body.error.details.problems).toEqual([expect.objectContaining({ field: 'pageToken' })]);
+    }
+    const forged = await request(gw.app).get('/injections?pageToken=Zm9yZ2Vk').set(auth);
+    expect(forged.status).toBe(400);
+    expect(forged.body.error).toMatchObject({ code: 'INVALID_REQUEST', details: { problems: [{ field: 'pageToken' }] } });
+    // A real token belongs to its list: with another limit or filter it is refused, not misread.
+    const first = await request(gw.app).get('/injections?limit=1').set(auth);
+    expect(first.body.nextPageToken).toEqual(expect.any(String));
+    const elsewhere = await request(gw.app).get(`/injections?limit=3&pageToken=${first.body.nextPageToken}`).set(auth);
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.error.message).toMatch(/not the nextPageToken of this list/);
+    expect((await request(gw.app).get(`/injections?limit=1&pageToken=${first.body.nextPageToken}`).set(auth)).status).toBe(200);
+  });
+
   it('GET /history/:agentId answers an empty history for an unknown agent and validates its input', async () => {
     const empty = await request(gw.app).get('/history/nobody-ever').set(auth);
     expect(empty.status).toBe(200);
-    expect(empty.body).toEqual({ agentId: 'nobody-ever', total: 0, showing: 0, history: [] });
+    expect(empty.body).toEqual({ agentId: 'nobody-ever', total: 0, showing: 0, history: [], nextPageToken: null });
     expect((await request(gw.app).get('/history/nobody?limit=101').set(auth)).status).toBe(400);
     expect((await request(gw.app).get('/history/bad%20id').set(auth)).status).toBe(400);
   });

@@ -1,7 +1,7 @@
 // GET /history/:agentId: the agent's injections, newest first, each with its outcome, timings and trace.
 import { Router } from 'express';
 import { InjectionService } from '../injection-service';
-import { agentIdParam, Checker, intQuery, knownQuery } from '../validation';
+import { agentIdParam, Checker, intQuery, knownQuery, pageTokenQuery } from '../validation';
 
 /** Each entry carries a trace (bounded by MAX_TRACE_BYTES_IN_RESULT), so a page stays small. */
 export const MAX_HISTORY_LIMIT = 100;
@@ -12,11 +12,12 @@ export function historyRoutes(deps: { injections: InjectionService }): Router {
   router.get('/history/:agentId', async (req, res) => {
     const agentId = agentIdParam(req.params.agentId);
     const check = new Checker();
-    const query = knownQuery(req.query, ['limit'], check);
+    const query = knownQuery(req.query, ['limit', 'pageToken'], check);
     const limit = intQuery(query.limit, 'limit', { min: 1, max: MAX_HISTORY_LIMIT, fallback: DEFAULT_HISTORY_LIMIT }, check);
+    const pageToken = pageTokenQuery(query.pageToken, check);
     check.done();
-    const { total, entries } = await deps.injections.agentHistory(agentId, limit);
-    res.json({ agentId, total, showing: entries.length, history: entries });
+    const { total, entries, nextPageToken } = await deps.injections.agentHistory(agentId, limit, pageToken);
+    res.json({ agentId, total, showing: entries.length, history: entries, nextPageToken });
   });
   return router;
 }

@@ -4,7 +4,7 @@ import { MAX_MAX_PARALLEL, MIN_MAX_PARALLEL } from '../../compiler';
 import { FINAL_SWARM_STATUSES, SwarmStatus } from '../../shared/injection-types';
 import { principalOf } from '../auth';
 import { InjectionService } from '../injection-service';
-import { agentIdParam, Checker, injectionIdParam, intQuery, knownQuery, MAX_ABORT_REASON_CHARS, objectBody, optionalString } from '../validation';
+import { agentIdParam, Checker, injectionIdParam, intQuery, knownQuery, MAX_ABORT_REASON_CHARS, objectBody, optionalString, pageTokenQuery } from '../validation';
 import { statusUrl } from './start';
 
 /** Per-agent entries in one page of GET /injections/:id (the workflow's own query caps pages at the same size). */
@@ -20,14 +20,15 @@ export function injectionRoutes(deps: { injections: InjectionService; mutating: 
 
   router.get('/injections', async (req, res) => {
     const check = new Checker();
-    const query = knownQuery(req.query, ['status', 'agent', 'limit'], check);
+    const query = knownQuery(req.query, ['status', 'agent', 'limit', 'pageToken'], check);
     const status = optionalString(query.status, 'status', check);
     if (status !== undefined && !LISTABLE_STATUSES.includes(status)) check.add('status', `expected one of ${LISTABLE_STATUSES.join(', ')}`);
     const agent = query.agent === undefined ? undefined : agentIdParam(query.agent);
     const limit = intQuery(query.limit, 'limit', { min: 1, max: MAX_LIST_LIMIT, fallback: DEFAULT_LIST_LIMIT }, check);
+    const pageToken = pageTokenQuery(query.pageToken, check);
     check.done();
-    const items = await deps.injections.list({ status, agentId: agent, limit });
-    res.json({ items: items.map((i) => ({ ...i, statusUrl: statusUrl(i.injectionId) })), limit });
+    const { items, nextPageToken } = await deps.injections.list({ status, agentId: agent, limit, pageToken });
+    res.json({ items: items.map((i) => ({ ...i, statusUrl: statusUrl(i.injectionId) })), limit, nextPageToken });
   });
 
   router.get('/injections/:id', async (req, res) => {
