@@ -21,6 +21,7 @@ import { createSwarmManager, mapConcurrent } from '../src/docker/agent-swarm';
 import { dockerodeFor } from '../src/docker/dockerode-adapter';
 import { startGateway, startWorkers } from '../src/runtime';
 import type { AgentInjectionResult } from '../src/shared/injection-types';
+import type { InjectorWorkersOptions } from '../src/worker/worker';
 import { createLogger } from '../src/shared/logger';
 import { ensureAgentImage, waitUntilReady } from '../test/support/agents';
 import { SCALE_TUNING } from './scale.bench';
@@ -292,8 +293,13 @@ export const OPTIONS: readonly string[] = ['agents', 'concurrency', 'seed-agents
 export async function run(args: readonly string[] = []): Promise<void> {
   const options = parseOptions(args, OPTIONS);
   const tuningName = options.get('tuning') ?? 'default';
-  if (tuningName !== 'default' && tuningName !== 'scale') throw new Error('--tuning takes default (the SDK\'s) or scale (the scale bench\'s worker settings)');
-  const tuning = tuningName === 'scale' ? SCALE_TUNING : undefined;
+  const tunings: Record<string, InjectorWorkersOptions['tuning'] | undefined> = {
+    default: undefined, // the product's: OPENCLAW_*_SLOTS (docs/configuration.md)
+    sdk: {}, // the Temporal SDK's own defaults
+    scale: SCALE_TUNING,
+  };
+  if (!(tuningName in tunings)) throw new Error("--tuning takes default (the injector's configured slots), sdk (the Temporal SDK's defaults) or scale (the scale bench's)");
+  const tuning = tunings[tuningName];
   const agentCount = positiveInteger(options, 'agents', DEFAULT_AGENTS, MAX_BENCH_AGENTS);
   const seedAgents = Math.min(agentCount, positiveInteger(options, 'seed-agents', DEFAULT_SEED_AGENTS, MAX_BENCH_AGENTS));
   const concurrencies = options.get('concurrency')?.split(',').map(Number) ?? DEFAULT_CONCURRENCIES;

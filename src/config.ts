@@ -34,7 +34,16 @@ export interface Config {
    * directory of the worker's host are read and written there directly, not through the Docker archive API.
    */
   hostPathRoot: string | undefined;
+  /**
+   * Worker slots: workflow tasks, activities and local activities in progress at once in each of the process's
+   * workers. An agent's child holds a workflow task slot while its local steps run, so `workflowTasks` bounds how many
+   * agents one worker moves forward at once, whatever MAX_PARALLEL says.
+   */
+  workerSlots: { workflowTasks: number; activities: number; localActivities: number };
 }
+
+/** The most slots of one kind a worker may be given. */
+export const MAX_WORKER_SLOTS = 5_000;
 
 export const MIN_API_TOKEN_CHARS = 32;
 /** Docker hosts one gateway may spread a swarm over (each is one resolve activity per injection). */
@@ -78,6 +87,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     logLevel: read.oneOf('OPENCLAW_LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     sdkMetricsAddress: read.optional('OPENCLAW_SDK_METRICS_ADDRESS', /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'host:port to serve Prometheus metrics on, e.g. 0.0.0.0:9464'),
     hostPathRoot: read.optional('OPENCLAW_HOST_PATH_ROOT', /^\/.*[^/]$/, 'an absolute directory path, e.g. /var/lib/openclaw/agents'),
+    workerSlots: {
+      workflowTasks: read.integer('OPENCLAW_WORKFLOW_TASK_SLOTS', 200, 1, MAX_WORKER_SLOTS),
+      activities: read.integer('OPENCLAW_ACTIVITY_SLOTS', 200, 1, MAX_WORKER_SLOTS),
+      localActivities: read.integer('OPENCLAW_LOCAL_ACTIVITY_SLOTS', 200, 1, MAX_WORKER_SLOTS),
+    },
   };
 
   if (config.dockerTlsVerify && !config.dockerCertPath) {
@@ -122,6 +136,17 @@ class EnvReader {
 
   string(name: string, fallback: string, pattern: RegExp, expected: string): string {
     return this.optional(name, pattern, expected) ?? fallback;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      this.problems.push(`${name}=${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
   }
 
   port(name: string, fallback: number): number {

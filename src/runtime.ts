@@ -41,7 +41,7 @@ export async function startWorkers(options: {
   temporalAddress: string;
   logger: Logger;
   workflows?: WorkflowSource;
-  /** Worker slots and cache (see InjectorWorkersOptions); the SDK's defaults when absent. */
+  /** Worker slots and cache (see InjectorWorkersOptions); the configured slots (config.workerSlots) when absent. */
   tuning?: InjectorWorkersOptions['tuning'];
 }): Promise<RunningWorkers> {
   const { config, logger } = options;
@@ -59,7 +59,11 @@ export async function startWorkers(options: {
     workflows: options.workflows ?? { workflowsPath: DEFAULT_WORKFLOWS_PATH },
     injectorDeps: { logger: logger.child({ component: 'activities' }), signingKey: signingKey.key },
     dockerDeps: { hostName: config.dockerHostName, logger: logger.child({ component: 'docker-activities' }), docker, channel: createAgentChannel(docker) },
-    tuning: options.tuning,
+    tuning: options.tuning ?? {
+      maxConcurrentWorkflowTaskExecutions: config.workerSlots.workflowTasks,
+      maxConcurrentActivityTaskExecutions: config.workerSlots.activities,
+      maxConcurrentLocalActivityExecutions: config.workerSlots.localActivities,
+    },
   });
   const done = workers.run();
   return {

@@ -26,7 +26,7 @@ export interface InjectorWorkersOptions {
    */
   serveMainQueue?: boolean;
   /** Tuning knobs passed through to both workers (slots, pollers, cache size). */
-  tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>;
+  tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>;
 }
 
 export interface InjectorWorkers {
