@@ -88,9 +88,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     sdkMetricsAddress: read.optional('OPENCLAW_SDK_METRICS_ADDRESS', /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'host:port to serve Prometheus metrics on, e.g. 0.0.0.0:9464'),
     hostPathRoot: read.optional('OPENCLAW_HOST_PATH_ROOT', /^\/.*[^/]$/, 'an absolute directory path, e.g. /var/lib/openclaw/agents'),
     workerSlots: {
-      workflowTasks: read.integer('OPENCLAW_WORKFLOW_TASK_SLOTS', 200, 1, MAX_WORKER_SLOTS),
-      activities: read.integer('OPENCLAW_ACTIVITY_SLOTS', 200, 1, MAX_WORKER_SLOTS),
-      localActivities: read.integer('OPENCLAW_LOCAL_ACTIVITY_SLOTS', 200, 1, MAX_WORKER_SLOTS),
+      // The Temporal SDK's own defaults: more slots measured no faster (BENCHMARKS.md, tuning step 6).
+      workflowTasks: read.integer('OPENCLAW_WORKFLOW_TASK_SLOTS', 40, 1, MAX_WORKER_SLOTS),
+      activities: read.integer('OPENCLAW_ACTIVITY_SLOTS', 100, 1, MAX_WORKER_SLOTS),
+      localActivities: read.integer('OPENCLAW_LOCAL_ACTIVITY_SLOTS', 100, 1, MAX_WORKER_SLOTS),
     },
   };
 

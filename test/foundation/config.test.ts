@@ -10,11 +10,11 @@ describe('config', () => {
     expect(config.dockerHostName).toBe('local');
     expect(config.dataDir).toBe('/srv/openclaw/.data');
     expect(config.apiTokens).toEqual([]);
-    expect(config.workerSlots).toEqual({ workflowTasks: 200, activities: 200, localActivities: 200 });
+    expect(config.workerSlots).toEqual({ workflowTasks: 40, activities: 100, localActivities: 100 });
   });
 
   it('reads worker slots within 1 to 5,000 and names a bad one', () => {
-    expect(loadConfig({ OPENCLAW_WORKFLOW_TASK_SLOTS: '500', OPENCLAW_LOCAL_ACTIVITY_SLOTS: '1' }).workerSlots).toEqual({ workflowTasks: 500, activities: 200, localActivities: 1 });
+    expect(loadConfig({ OPENCLAW_WORKFLOW_TASK_SLOTS: '500', OPENCLAW_LOCAL_ACTIVITY_SLOTS: '1' }).workerSlots).toEqual({ workflowTasks: 500, activities: 100, localActivities: 1 });
     expect(() => loadConfig({ OPENCLAW_ACTIVITY_SLOTS: '0' })).toThrow('OPENCLAW_ACTIVITY_SLOTS="0": expected a whole number from 1 to 5000');
     expect(() => loadConfig({ OPENCLAW_WORKFLOW_TASK_SLOTS: '1e3' })).toThrow('OPENCLAW_WORKFLOW_TASK_SLOTS="1e3": expected a whole number from 1 to 5000');
   });
