@@ -15,6 +15,8 @@ import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH, InjectorWorkersOptions, 
 import { installSdkRuntime } from './temporal/sdk-logging';
 
 export const GATEWAY_CLOSE_TIMEOUT_MS = 10_000;
+/** While the gateway closes, how often sockets that have gone idle are closed. */
+const IDLE_SWEEP_MS = 50;
 
 export class InsecureGatewayError extends Error {
   constructor() {
@@ -122,19 +124,28 @@ export async function startGateway(options: { config: Config; temporalAddress: s
   return {
     url: `http://${shownHost}:${port}`,
     stop: async () => {
-      await closeServer(server);
+      // Stop accepting first; then end the long polls, so a client waiting on `?wait=true` gets its answer now
+      // instead of holding the close until the connections are cut; then let the other requests finish.
+      const serverClosed = closeServer(server);
       await injections.close();
+      await serverClosed;
       await connection.close();
     },
   };
 }
 
-/** Stops accepting connections, lets in-flight requests finish, and cuts idle keep-alive sockets after a bound. */
+/**
+ * Stops accepting connections, lets in-flight requests finish, and closes each keep-alive socket as soon as it is idle
+ * (a socket whose request ends during the close would otherwise linger for the keep-alive timeout); whatever is still
+ * open after GATEWAY_CLOSE_TIMEOUT_MS is cut.
+ */
 function closeServer(server: http.Server): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => server.closeAllConnections(), GATEWAY_CLOSE_TIMEOUT_MS);
+    const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
     server.close(() => {
       clearTimeout(force);
+      clearInterval(sweep);
       resolve();
     });
     server.closeIdleConnections();

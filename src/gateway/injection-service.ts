@@ -366,6 +366,8 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
           () => true,
           (err: unknown) => {
             if (err instanceof WorkflowFailedError) return true;
+            // close() cut the wait: the caller gets "still running" and its status URL, not an error.
+            if (stopPolling.signal.aborted) return false;
             throw err;
           },
         );
