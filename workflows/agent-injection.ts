@@ -95,6 +95,21 @@ export function describeFailure(err: unknown): { code: string; message: string }
   return { code: 'UNKNOWN', message: String(cause) };
 }
 
+/**
+ * The agent's trace for this reload, which can take up to TRACE_TIMEOUT: first for at most LOCAL_TRACE_WINDOW_MS in a
+ * local activity (no dispatch, no extra workflow task), then, for an agent still working, in a regular activity that
+ * heartbeats and can be cancelled at once.
+ */
+async function captureTraceOf(input: AgentInjectionInput, at: { containerId: string; reloadId: string; fromOffset: number }): Promise<TraceSummary> {
+  const tracer = traceActivities(input.dockerTaskQueue, input.retries, input.traceTimeoutMs);
+  const traceInput = { ...at, timeoutMs: input.traceTimeoutMs };
+  if (!patched(TRACE_FIRST_LOCALLY_PATCH)) return tracer.captureTrace(traceInput);
+  const windowMs = Math.min(LOCAL_TRACE_WINDOW_MS, input.traceTimeoutMs);
+  const local = localDockerSteps(input.retries, { startToCloseTimeout: windowMs + TRACE_ACTIVITY_SLACK_MS });
+  const quick = await local.captureTraceBriefly({ ...traceInput, windowMs });
+  return quick ?? tracer.captureTrace({ ...traceInput, timeoutMs: input.traceTimeoutMs - windowMs });
+}
+
 async function timed<T>(timings: StepTiming[], step: StepTiming['step'], fn: () => Promise<T>): Promise<T> {
   const started = Date.now();
   try {
@@ -109,9 +124,6 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
   const timings: StepTiming[] = [];
   const reloadId = forwardReloadId(input.injectionId);
   const steps = localDockerSteps(input.retries);
-  // Waiting on the agent's trace can take up to TRACE_TIMEOUT: after a short local wait, a regular activity,
-  // heartbeating, cancellable.
-  const tracer = traceActivities(input.dockerTaskQueue, input.retries, input.traceTimeoutMs);
   const base = { injectionId: input.injectionId, agentId: input.agentId, programId: input.programId, startedAt, timings };
 
   // What the forward steps achieved so far; the compensation reads it.
@@ -133,17 +145,7 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
         steps.injectProgram({ containerId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 }),
       );
       await timed(timings, 'reload', () => steps.reloadAgent({ containerId, reloadId }));
-      const trace = await timed(timings, 'trace', async () => {
-        const traceInput = { containerId, reloadId, fromOffset: snapshot.logOffset, timeoutMs: input.traceTimeoutMs };
-        if (patched(TRACE_FIRST_LOCALLY_PATCH)) {
-          const windowMs = Math.min(LOCAL_TRACE_WINDOW_MS, input.traceTimeoutMs);
-          const quick = await localDockerSteps(input.retries, { startToCloseTimeout: windowMs + TRACE_ACTIVITY_SLACK_MS }).captureTraceBriefly({ ...traceInput, windowMs });
-          if (quick) return quick;
-          // The agent is still working: wait for the rest of TRACE_TIMEOUT in the heartbeating, cancellable activity.
-          return tracer.captureTrace({ ...traceInput, timeoutMs: input.traceTimeoutMs - windowMs });
-        }
-        return tracer.captureTrace(traceInput);
-      });
+      const trace = await timed(timings, 'trace', () => captureTraceOf(input, { containerId, reloadId, fromOffset: snapshot.logOffset }));
       done.trace = trace;
       await timed(timings, 'verify', () => steps.verifyInjection({ containerId, reloadId, programId: input.programId, trace }));
     });
