@@ -115,6 +115,15 @@ function heartbeatingTraceOptions(timeoutMs: number) {
   };
 }
 
+/** Why a trace capture ended without the agent's final line: it was cancelled, or TRACE_TIMEOUT passed. */
+function noFinalLine(input: { reloadId: string; timeoutMs: number }, result: TraceResult): ApplicationFailure {
+  if (Context.current().cancellationSignal.aborted) return ApplicationFailure.create({ message: 'trace capture cancelled', type: 'CANCELLED' });
+  return ApplicationFailure.nonRetryable(
+    `the agent wrote no final trace line for ${input.reloadId} within TRACE_TIMEOUT (${input.timeoutMs} ms; ${result.lines.length} lines seen)`,
+    'TRACE_TIMEOUT',
+  );
+}
+
 function finalError(final: TraceLineRecord): { code: string; message: string } {
   const error = final.error;
   if (error && typeof error === 'object') {
@@ -216,13 +225,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       const result = await classified(() =>
         channel.readTrace(input.containerId, input.reloadId, input.fromOffset, heartbeatingTraceOptions(input.timeoutMs)),
       );
-      if (!result.final) {
-        if (Context.current().cancellationSignal.aborted) throw ApplicationFailure.create({ message: 'trace capture cancelled', type: 'CANCELLED' });
-        throw ApplicationFailure.nonRetryable(
-          `the agent wrote no final trace line for ${input.reloadId} within TRACE_TIMEOUT (${input.timeoutMs} ms; ${result.lines.length} lines seen)`,
-          'TRACE_TIMEOUT',
-        );
-      }
+      if (!result.final) throw noFinalLine(input, result);
       return summarizeTrace(result);
     },
 
@@ -238,12 +241,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       const signal = Context.current().cancellationSignal;
       const result = await classified(() => channel.readTrace(input.containerId, input.reloadId, input.fromOffset, { timeoutMs: windowMs, signal }));
       if (result.final) return summarizeTrace(result);
-      if (signal.aborted) throw ApplicationFailure.create({ message: 'trace capture cancelled', type: 'CANCELLED' });
-      if (windowMs < input.timeoutMs) return null;
-      throw ApplicationFailure.nonRetryable(
-        `the agent wrote no final trace line for ${input.reloadId} within TRACE_TIMEOUT (${input.timeoutMs} ms; ${result.lines.length} lines seen)`,
-        'TRACE_TIMEOUT',
-      );
+      if (windowMs < input.timeoutMs && !signal.aborted) return null;
+      throw noFinalLine(input, result);
     },
 
     /** The agent said it completed, under the right program id, and now runs it. */

@@ -165,31 +165,25 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       upsertStatus(outcome);
       return { ...base, outcome, error, previousProgramId: null, trace, rollbackTrace: null, finishedAt: now() };
     }
-    // Compensation must finish even when the parent cancels us: that is the whole point of it.
-    const undo = await CancellationScope.nonCancellable(() =>
-      timed(timings, 'rollback', () =>
-        rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs).rollbackAgent({
-          agentId: input.agentId,
-          injectionId: input.injectionId,
-          containerId: snapshot.containerId,
-          timeoutMs: input.traceTimeoutMs,
-        }).then(
-          (rollbackTrace) => ({ ok: true as const, rollbackTrace }),
-          (rollbackErr: unknown) => ({ ok: false as const, rollbackError: describeFailure(rollbackErr) }),
-        ),
-      ),
+    const undo = await compensate(timings, () =>
+      rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs).rollbackAgent({
+        agentId: input.agentId,
+        injectionId: input.injectionId,
+        containerId: snapshot.containerId,
+        timeoutMs: input.traceTimeoutMs,
+      }),
     );
     const outcome = undo.ok ? 'rolled-back' : 'rollback-failed';
     upsertStatus(outcome);
-    if (!undo.ok) log.error('rollback failed', { agentId: input.agentId, ...undo.rollbackError });
+    if (!undo.ok) log.error('rollback failed', { agentId: input.agentId, ...undo.error });
     return {
       ...base,
       outcome,
       error,
-      rollbackError: undo.ok ? undefined : undo.rollbackError,
+      rollbackError: undo.ok ? undefined : undo.error,
       previousProgramId: snapshot.previousProgramId,
       trace,
-      rollbackTrace: undo.ok ? undo.rollbackTrace : null,
+      rollbackTrace: undo.ok ? undo.value : null,
       finishedAt: now(),
     };
   }
@@ -197,30 +191,41 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
 
 type ResultBase = Pick<AgentInjectionResult, 'injectionId' | 'agentId' | 'programId' | 'startedAt' | 'timings'>;
 
-async function undoUnrecorded(input: AgentInjectionInput, base: ResultBase, error: { code: string; message: string }): Promise<AgentInjectionResult> {
-  const undo = await CancellationScope.nonCancellable(() =>
-    timed(base.timings, 'rollback', () =>
-      rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs)
-        .undoUnrecordedSteps({ agentId: input.agentId, injectionId: input.injectionId, timeoutMs: input.traceTimeoutMs })
-        .then(
-          (undone) => ({ ok: true as const, undone }),
-          (undoErr: unknown) => ({ ok: false as const, undoError: describeFailure(undoErr) }),
-        ),
+/**
+ * Runs a compensation step to its end, even when the parent cancels this workflow (that is the whole point of it),
+ * timed as `rollback`; its failure is returned, not thrown, for the caller to record.
+ */
+function compensate<T>(timings: StepTiming[], step: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: { code: string; message: string } }> {
+  return CancellationScope.nonCancellable(() =>
+    timed(timings, 'rollback', () =>
+      step().then(
+        (value) => ({ ok: true as const, value }),
+        (err: unknown) => ({ ok: false as const, error: describeFailure(err) }),
+      ),
     ),
+  );
+}
+
+async function undoUnrecorded(input: AgentInjectionInput, base: ResultBase, error: { code: string; message: string }): Promise<AgentInjectionResult> {
+  const undo = await compensate(base.timings, () =>
+    rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs).undoUnrecordedSteps({
+      agentId: input.agentId,
+      injectionId: input.injectionId,
+      timeoutMs: input.traceTimeoutMs,
+    }),
   );
   const common = { ...base, error, trace: null, finishedAt: now() };
   if (!undo.ok) {
-    const outcome = undo.undoError.code === 'AGENT_NOT_FOUND' ? 'not-found' : 'rollback-failed';
+    // A container that is gone cannot say whether the injection reached it; there is nothing left to undo either.
+    const outcome = undo.error.code === 'AGENT_NOT_FOUND' ? 'not-found' : 'rollback-failed';
     upsertStatus(outcome);
-    if (outcome === 'rollback-failed') log.error('rollback failed', { agentId: input.agentId, ...undo.undoError });
-    return { ...common, outcome, rollbackError: outcome === 'rollback-failed' ? undo.undoError : undefined, previousProgramId: null, rollbackTrace: null };
+    if (outcome === 'rollback-failed') log.error('rollback failed', { agentId: input.agentId, ...undo.error });
+    return { ...common, outcome, rollbackError: outcome === 'rollback-failed' ? undo.error : undefined, previousProgramId: null, rollbackTrace: null };
   }
-  if (!undo.undone) {
-    upsertStatus('failed');
-    return { ...common, outcome: 'failed', previousProgramId: null, rollbackTrace: null };
-  }
-  upsertStatus('rolled-back');
-  return { ...common, outcome: 'rolled-back', previousProgramId: undo.undone.previousProgramId, rollbackTrace: undo.undone.trace };
+  const undone = undo.value;
+  upsertStatus(undone ? 'rolled-back' : 'failed');
+  if (!undone) return { ...common, outcome: 'failed', previousProgramId: null, rollbackTrace: null };
+  return { ...common, outcome: 'rolled-back', previousProgramId: undone.previousProgramId, rollbackTrace: undone.trace };
 }
 
 function rollbackSteps(taskQueue: string, retries: number, traceTimeoutMs: number) {
