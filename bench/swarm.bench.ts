@@ -327,10 +327,10 @@ export async function run(args: readonly string[] = []): Promise<void> {
   process.once('SIGTERM', onSignal);
   try {
     console.log(`swarm bench: ${agentCount} real agents (group ${group}), worker tuning ${tuningName}, load average before start ${loadAverage()}`);
-    await ensureAgentImage();
+    const image = await ensureAgentImage();
     const startedAt = performance.now();
     // Bind-mounted directories serve both modes: the archive API writes into them as into any container path.
-    const agents = await swarm.up({ count: agentCount, group, prefix: group, signingKey, hostDataDir: agentsDir, extraLabels: { [BENCH_LABEL]: '1' } });
+    const agents = await swarm.up({ count: agentCount, group, prefix: group, image, signingKey, hostDataDir: agentsDir, extraLabels: { [BENCH_LABEL]: '1' } });
     await waitUntilReady(createDockerAdapter({ dockerHost }), agents.map((a) => a.containerId));
     console.log(`  ${agentCount} agents up in ${duration(performance.now() - startedAt)}`);
     const agentIds = agents.map((a) => a.agentId);

@@ -37,8 +37,8 @@ function recordingApi(inner: DockerAdapter): { adapter: DockerAdapter; paths: st
 }
 
 beforeAll(async () => {
-  await ensureAgentImage();
-  [agent] = await swarm.up({ count: 1, group, prefix: group, signingKey, hostDataDir: dataDir, extraLabels: { [TEST_LABEL]: '1' } });
+  const image = await ensureAgentImage();
+  [agent] = await swarm.up({ count: 1, group, prefix: group, image, signingKey, hostDataDir: dataDir, extraLabels: { [TEST_LABEL]: '1' } });
   hostAdapter = createDockerAdapter({ ...testDockerConnection(), hostPathRoot: dataDir });
   await waitUntilReady(hostAdapter, [agent.containerId]);
 }, 180_000);

@@ -5,7 +5,7 @@ import type { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { LABEL_GROUP } from '../../src/agent/protocol';
 import { createAgentChannel, createDockerAdapter, AgentChannel, DockerAdapter } from '../../src/docker';
-import { AGENT_IMAGE, createSwarmManager, SwarmManager } from '../../src/docker/agent-swarm';
+import { createSwarmManager, SwarmManager } from '../../src/docker/agent-swarm';
 import { dockerodeFor } from '../../src/docker/dockerode-adapter';
 import { createLogger, Logger } from '../../src/shared/logger';
 import { childWorkflowId, SwarmInjectionInput } from '../../src/shared/injection-types';
@@ -55,15 +55,15 @@ describe('two Docker engines, a worker per engine', () => {
   const runs: Promise<void>[] = [];
 
   beforeAll(async () => {
-    await ensureAgentImage();
+    const image = await ensureAgentImage();
     engine = await startSecondEngine({ name: 'beta' });
     const defaultEngine = testDockerConnection();
-    await engine.copyImageFrom(dockerodeFor(defaultEngine), AGENT_IMAGE);
+    await engine.copyImageFrom(dockerodeFor(defaultEngine), image);
     alpha = hostOn('alpha', defaultEngine.dockerHost);
     beta = hostOn('beta', engine.dockerHost);
 
     for (const host of [alpha, beta]) {
-      const started = await host.swarm.up({ count: AGENTS_PER_HOST, group, prefix: `${group}-${host.name}`, signingKey, extraLabels: { [TEST_LABEL]: '1' } });
+      const started = await host.swarm.up({ count: AGENTS_PER_HOST, group, image, prefix: `${group}-${host.name}`, signingKey, extraLabels: { [TEST_LABEL]: '1' } });
       host.agentIds = started.map((s) => s.agentId);
       await waitUntilReady(host.docker, started.map((s) => s.containerId));
     }

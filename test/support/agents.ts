@@ -23,15 +23,19 @@ export const AGENT_READY_TIMEOUT_MS = 30_000;
 const READY_POLL_MS = 50;
 const IMAGE_BUILD_TIMEOUT_MS = 300_000;
 
-let imageBuild: Promise<void> | null = null;
+let imageBuild: Promise<string> | null = null;
 
-/** Runs scripts/build-agent-image.sh once per test process: it skips when the content-hash tag exists. */
-export function ensureAgentImage(): Promise<void> {
+/**
+ * Runs scripts/build-agent-image.sh once per test process (it skips when the content-hash tag exists) and returns that
+ * content-hash tag: tests start agents from it, not from the shared `:local` tag, so two checkouts testing at once on
+ * one engine never run each other's agent.
+ */
+export function ensureAgentImage(): Promise<string> {
   const root = projectRoot();
   imageBuild ??= promisify(execFile)('bash', [path.join(root, 'scripts', 'build-agent-image.sh')], {
     cwd: root,
     timeout: IMAGE_BUILD_TIMEOUT_MS,
-  }).then(() => undefined);
+  }).then(({ stdout }) => stdout.trim().split('\n').pop() ?? '');
   return imageBuild;
 }
 
@@ -68,7 +72,7 @@ export async function waitUntilReady(adapter: DockerAdapter, containerIds: strin
 
 /** Starts `count` agents in a fresh group `<name>-<random>`, labelled openclaw.test=1; call remove() in afterAll. */
 export async function startAgents(count: number, options: { name: string; env?: Record<string, string> }): Promise<TestAgents> {
-  await ensureAgentImage();
+  const image = await ensureAgentImage();
   const connection = testDockerConnection();
   const adapter = createDockerAdapter(connection);
   const swarm = createSwarmManager(connection);
@@ -76,7 +80,7 @@ export async function startAgents(count: number, options: { name: string; env?: 
   const signingKey = randomBytes(32);
   const toRef = (s: StartedAgent): AgentRef => ({ ...s, group, running: true });
   const add = async (n: number, prefix: string) => {
-    const started = await swarm.up({ count: n, group, prefix: `${group}-${prefix}`, signingKey, extraLabels: { [TEST_LABEL]: '1' }, extraEnv: options.env });
+    const started = await swarm.up({ count: n, group, prefix: `${group}-${prefix}`, image, signingKey, extraLabels: { [TEST_LABEL]: '1' }, extraEnv: options.env });
     await waitUntilReady(adapter, started.map((s) => s.containerId));
     return started.map(toRef);
   };
