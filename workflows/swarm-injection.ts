@@ -26,6 +26,7 @@ import type {
   AgentOutcome,
   AgentRollbackResult,
   AgentStatusEntry,
+  OperatorAction,
   OutcomeCounts,
   SwarmInjectionInput,
   SwarmInjectionResult,
@@ -48,10 +49,11 @@ export const MAX_PARALLEL_LIMIT = 1_000;
 export const PROGRESS_PAGE_LIMIT = 500;
 export const ERROR_TEXT_LIMIT_CHARS = 300;
 
-export const pauseSignal = defineSignal('pause');
-export const resumeSignal = defineSignal('resume');
-export const abortSignal = defineSignal<[reason?: string]>('abort');
-export const setMaxParallelUpdate = defineUpdate<number, [number]>('setMaxParallel');
+export const pauseSignal = defineSignal<[action?: OperatorAction]>('pause');
+export const resumeSignal = defineSignal<[action?: OperatorAction]>('resume');
+/** The reason comes first, so `temporal workflow signal --name abort --input '"reason"'` keeps working. */
+export const abortSignal = defineSignal<[reason?: string, action?: OperatorAction]>('abort');
+export const setMaxParallelUpdate = defineUpdate<number, [number, OperatorAction?]>('setMaxParallel');
 export const progressQuery = defineQuery<SwarmProgress, [page?: { offset?: number; limit?: number }]>('progress');
 
 /** One agent's place in the rollout: [agentId, host or null when not found, outcome, error text]. Compact on purpose. */
@@ -129,14 +131,14 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
   });
   setHandler(
     setMaxParallelUpdate,
-    (value) => {
+    (value: number, _action?: OperatorAction) => {
       const previous = maxParallel();
       state.maxParallel = value;
       changed++;
       return previous;
     },
     {
-      validator: (value) => {
+      validator: (value: number, _action?: OperatorAction) => {
         if (!Number.isInteger(value) || value < 1 || value > MAX_PARALLEL_LIMIT) {
           throw new Error(`maxParallel must be a whole number from 1 to ${MAX_PARALLEL_LIMIT}, got ${String(value)}`);
         }

@@ -17,6 +17,15 @@ export const PRIORITIES: readonly Priority[] = ['low', 'medium', 'high', 'critic
 /** Temporal priority keys: 1 is served first. */
 export const PRIORITY_KEY: Readonly<Record<Priority, number>> = { critical: 1, high: 2, medium: 3, low: 4 };
 
+/**
+ * Who steered an injection (pause, resume, abort, maxParallel): the gateway fills it from the authenticated principal,
+ * never from the request body; a signal sent with the temporal CLI carries none and is recorded as `temporal-cli`.
+ */
+export interface OperatorAction {
+  by: string;
+  requestId?: string;
+}
+
 export type TargetSelector = { agentIds: string[] } | { group: string } | null;
 
 export interface SwarmInjectionInput {
