@@ -12,6 +12,7 @@ import type { LogFields, Logger } from '../src/shared/logger';
 import {
   MAX_TRACE_BYTES_IN_RESULT,
   MAX_TRACE_LINES_IN_RESULT,
+  ProgramRef,
   rollbackReloadId,
   TraceLineRecord,
   TraceSummary,
@@ -20,10 +21,46 @@ import { TRACE_HEARTBEAT_INTERVAL_MS } from '../src/shared/timeouts';
 
 /** Largest program read back from an agent (the bytecode format's own bound). */
 export const MAX_SNAPSHOT_BYTES = 1024 * 1024;
+const MAX_SNAPSHOT_META_BYTES = 2048;
 
-/** Where the snapshot of the program an injection replaces is kept: inside the agent, never in workflow history. */
-export function previousProgramPath(injectionId: string): string {
+/**
+ * Where the program an injection replaces is kept, inside the agent (never in workflow history): one slot per agent.
+ * Leases let one injection at a time change an agent, so when the next injection snapshots, the previous one can no
+ * longer roll back and its copy is overwritten: an agent's disk holds at most one snapshot. The meta file names the
+ * reload the snapshot belongs to and whether there was a program at all.
+ */
+export const SNAPSHOT_PROGRAM_PATH = `${PROGRAMS_DIR}/.previous.bc`;
+export const SNAPSHOT_META_PATH = `${PROGRAMS_DIR}/.previous.json`;
+
+/** Builds before the single slot kept one file per injection; their running injections still find it there. */
+export function legacyPreviousProgramPath(injectionId: string): string {
   return `${PROGRAMS_DIR}/.previous-${injectionId}.bc`;
+}
+
+interface SnapshotMeta {
+  v: 1;
+  reloadId: string;
+  hadPrevious: boolean;
+  programId: string | null;
+  sha256: string | null;
+}
+
+function parseSnapshotMeta(bytes: Buffer): SnapshotMeta | null {
+  try {
+    const value: unknown = JSON.parse(bytes.toString('utf8'));
+    if (typeof value !== 'object' || value === null) return null;
+    const m = value as Record<string, unknown>;
+    if (m.v !== 1 || typeof m.reloadId !== 'string' || typeof m.hadPrevious !== 'boolean') return null;
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    return { v: 1, reloadId: m.reloadId, hadPrevious: m.hadPrevious, programId: str(m.programId), sha256: str(m.sha256) };
+  } catch {
+    return null;
+  }
+}
+
+/** Where an injection's program is held (programs by reference): the activity asks for the bytes by their sha256. */
+export interface ProgramSource {
+  get(ref: ProgramRef): Promise<Buffer>;
 }
 
 export interface DockerActivityDeps {
@@ -31,6 +68,15 @@ export interface DockerActivityDeps {
   logger: Logger;
   docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'findAgent' | 'readFile' | 'writeFile'>;
   channel: AgentChannel;
+  programs: ProgramSource;
+}
+
+/** What a rollback did: restored (with its trace), or found the agent superseded (then nothing was touched). */
+export interface RollbackOutcome {
+  trace: TraceSummary | null;
+  previousProgramId: string | null;
+  /** The reload whose program the agent runs now, when it is not this injection's: nothing was touched. */
+  supersededBy: string | null;
 }
 
 export interface SnapshotResult {
@@ -190,27 +236,32 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       return classified(async () => {
         const containerId = await containerOf(input.agentId);
         const snapshot = await channel.snapshot(containerId);
-        const previousPath = previousProgramPath(input.injectionId);
-        const kept = await docker.readFile(containerId, previousPath, MAX_SNAPSHOT_BYTES);
+        const metaRead = await docker.readFile(containerId, SNAPSHOT_META_PATH, MAX_SNAPSHOT_META_BYTES);
+        const kept = metaRead.found ? parseSnapshotMeta(metaRead.content) : null;
         // A retry after the agent already switched must not take the new program for the old one.
         const alreadyApplied = snapshot.current?.reloadId === input.injectionId;
-        if (kept.found) {
-          return { containerId, hadPrevious: true, previousProgramId: programIdOf(kept.content), logOffset: alreadyApplied ? 0 : snapshot.logOffset };
+        if (kept?.reloadId === input.injectionId) {
+          return { containerId, hadPrevious: kept.hadPrevious, previousProgramId: kept.programId, logOffset: alreadyApplied ? 0 : snapshot.logOffset };
         }
         if (alreadyApplied) return { containerId, hadPrevious: false, previousProgramId: null, logOffset: 0 };
-        if (snapshot.program) await docker.writeFile(containerId, previousPath, snapshot.program, 0o644);
-        return {
-          containerId,
+        const previousProgramId = snapshot.program ? programIdOf(snapshot.program) : null;
+        // The bytes first, then the meta that points at them: a meta naming this reload always has its bytes beside it.
+        if (snapshot.program) await docker.writeFile(containerId, SNAPSHOT_PROGRAM_PATH, snapshot.program, 0o644);
+        const meta: SnapshotMeta = {
+          v: 1,
+          reloadId: input.injectionId,
           hadPrevious: snapshot.program !== null,
-          previousProgramId: snapshot.program ? programIdOf(snapshot.program) : null,
-          logOffset: snapshot.logOffset,
+          programId: previousProgramId,
+          sha256: snapshot.current?.sha256 ?? null,
         };
+        await docker.writeFile(containerId, SNAPSHOT_META_PATH, Buffer.from(JSON.stringify(meta) + '\n'), 0o644);
+        return { containerId, hadPrevious: snapshot.program !== null, previousProgramId, logOffset: snapshot.logOffset };
       });
     },
 
     /** Stages the program next to the active one; the agent renames it into place on reload. */
-    async injectProgram(input: { containerId: string; reloadId: string; bytecodeBase64: string; sha256: string }): Promise<void> {
-      const bytes = Buffer.from(input.bytecodeBase64, 'base64');
+    async injectProgram(input: { containerId: string; reloadId: string; bytecodeBase64?: string; program?: ProgramRef; sha256: string }): Promise<void> {
+      const bytes = input.program ? await deps.programs.get(input.program) : Buffer.from(input.bytecodeBase64 ?? '', 'base64');
       const actual = createHash('sha256').update(bytes).digest('hex');
       if (actual !== input.sha256) throw ApplicationFailure.nonRetryable(`program bytes hash to ${actual}, expected ${input.sha256}`, 'PROGRAM_CORRUPTED');
       await classified(() => channel.stage(input.containerId, input.reloadId, bytes));
@@ -269,10 +320,10 @@ export function createDockerActivities(deps: DockerActivityDeps) {
      * Restores the program the injection replaced (or no program, if there was none), reloads, and checks that the
      * agent runs it again. Idempotent: a retry after the agent already reverted only reads the trace back.
      */
-    async rollbackAgent(input: { agentId: string; injectionId: string; containerId: string | null; timeoutMs: number }): Promise<TraceSummary> {
+    async rollbackAgent(input: { agentId: string; injectionId: string; containerId: string | null; timeoutMs: number }): Promise<RollbackOutcome> {
       return classifiedForRollback(async () => {
         const containerId = input.containerId ?? (await containerOf(input.agentId));
-        return (await rollBack(containerId, input)).trace;
+        return rollBack(containerId, input);
       });
     },
 
@@ -283,7 +334,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
      * asked: when reload `<injectionId>` left a mark on it (staged, signalled or switched to), it is rolled back as
      * rollbackAgent does; when not, nothing is changed and the result is null.
      */
-    async undoUnrecordedSteps(input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<{ trace: TraceSummary; previousProgramId: string | null } | null> {
+    async undoUnrecordedSteps(input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<RollbackOutcome | null> {
       return classifiedForRollback(async () => {
         const containerId = await containerOf(input.agentId);
         if (!(await channel.touchedBy(containerId, input.injectionId))) return null;
@@ -292,31 +343,64 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     },
   });
 
-  /** rollbackAgent's work on a known container: what the agent runs again, and the rollback's trace. */
-  async function rollBack(containerId: string, input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<{ trace: TraceSummary; previousProgramId: string | null }> {
+  /**
+   * rollbackAgent's work on a known container, as a compare-and-swap: the agent is restored only while it still runs
+   * what this injection put there (CURRENT names the reload); when it runs another injection's program, nothing is
+   * touched and the outcome says who superseded it. A snapshot that should exist but does not is NO_SNAPSHOT: the
+   * agent is left as it is, never cleared on a guess.
+   */
+  async function rollBack(containerId: string, input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<RollbackOutcome> {
     const reloadId = rollbackReloadId(input.injectionId);
-    const previous = await docker.readFile(containerId, previousProgramPath(input.injectionId), MAX_SNAPSHOT_BYTES);
-    const expectedProgramId = previous.found ? programIdOf(previous.content) : null;
     const snapshot = await channel.snapshot(containerId);
-    const alreadyReverted = snapshot.current?.reloadId === reloadId;
-    if (!alreadyReverted) {
-      if (previous.found) await channel.stage(containerId, reloadId, previous.content);
-      await channel.reload(containerId, reloadId, previous.found);
+    const current = snapshot.current;
+    const metaRead = await docker.readFile(containerId, SNAPSHOT_META_PATH, MAX_SNAPSHOT_META_BYTES);
+    const meta = metaRead.found ? parseSnapshotMeta(metaRead.content) : null;
+    const ours = meta?.reloadId === input.injectionId ? meta : null;
+    if (current?.reloadId === reloadId) {
+      // Already reverted (a retry): read the rollback's trace back.
+      const result = await channel.readTrace(containerId, reloadId, 0, heartbeatingTraceOptions(input.timeoutMs));
+      return { trace: result.final ? summarizeTrace(result) : null, previousProgramId: current.programId, supersededBy: null };
     }
-    const result = await channel.readTrace(containerId, reloadId, alreadyReverted ? 0 : snapshot.logOffset, heartbeatingTraceOptions(input.timeoutMs));
+    if (current?.reloadId !== input.injectionId) {
+      // The agent does not run this injection's program. If it runs what the injection replaced (the agent put it back
+      // itself after the program failed), there is nothing to undo; otherwise another reload superseded it.
+      const runsReplaced = ours !== null && (ours.hadPrevious ? current !== null && current.programId === ours.programId : current === null || current.programId === null);
+      if (runsReplaced) return { trace: null, previousProgramId: ours.programId, supersededBy: null };
+      return { trace: null, previousProgramId: null, supersededBy: current?.reloadId ?? 'nothing' };
+    }
+    let previous: Buffer | null = null;
+    let expectedProgramId: string | null = null;
+    if (ours) {
+      if (ours.hadPrevious) {
+        const read = await docker.readFile(containerId, SNAPSHOT_PROGRAM_PATH, MAX_SNAPSHOT_BYTES);
+        if (!read.found) throw ApplicationFailure.nonRetryable(`the snapshot of the program ${input.injectionId} replaced (${SNAPSHOT_PROGRAM_PATH}) is missing; the agent was left as it is`, 'NO_SNAPSHOT');
+        previous = read.content;
+        expectedProgramId = programIdOf(previous);
+      }
+    } else {
+      const legacy = await docker.readFile(containerId, legacyPreviousProgramPath(input.injectionId), MAX_SNAPSHOT_BYTES);
+      if (!legacy.found) throw ApplicationFailure.nonRetryable(`no snapshot of what ${input.injectionId} replaced is on the agent; the agent was left as it is`, 'NO_SNAPSHOT');
+      previous = legacy.content;
+      expectedProgramId = programIdOf(previous);
+    }
+    if (previous) await channel.stage(containerId, reloadId, previous);
+    await channel.reload(containerId, reloadId, previous !== null);
+    const result = await channel.readTrace(containerId, reloadId, snapshot.logOffset, heartbeatingTraceOptions(input.timeoutMs));
     if (!result.final) {
       throw ApplicationFailure.create({ message: `no final trace line for ${reloadId} within ${input.timeoutMs} ms`, type: 'TRACE_TIMEOUT', nonRetryable: false });
     }
-    const current = await channel.current(containerId);
-    if ((current?.programId ?? null) !== expectedProgramId) {
+    const after = await channel.current(containerId);
+    if ((after?.programId ?? null) !== expectedProgramId) {
       throw ApplicationFailure.create({
-        message: `after rollback the agent runs ${String(current?.programId)}, expected ${String(expectedProgramId)}`,
+        message: `after rollback the agent runs ${String(after?.programId)}, expected ${String(expectedProgramId)}`,
         type: 'ROLLBACK_VERIFY_FAILED',
         nonRetryable: false,
       });
     }
+    // Nothing can need this snapshot any more: the disk keeps no copy past its rollback.
+    if (ours?.hadPrevious) await docker.writeFile(containerId, SNAPSHOT_PROGRAM_PATH, Buffer.alloc(0), 0o644);
     deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, host: deps.hostName, programId: expectedProgramId });
-    return { trace: summarizeTrace(result), previousProgramId: expectedProgramId };
+    return { trace: summarizeTrace(result), previousProgramId: expectedProgramId, supersededBy: null };
   }
 }
 

@@ -15,6 +15,7 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions, LocalActivityOptions } from '@temporalio/workflow';
 import type { DockerActivities, SnapshotResult } from '../activities';
+import type { RollbackOutcome } from '../activities/docker-activities';
 import type {
   AgentInjectionInput,
   AgentInjectionResult,
@@ -142,7 +143,8 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       done.snapshot = snapshot;
       const { containerId } = snapshot;
       await timed(timings, 'inject', () =>
-        steps.injectProgram({ containerId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 }),
+        // By reference when the parent holds the program (the activity fetches the bytes); older children carry them.
+        steps.injectProgram(input.program ? { containerId, reloadId, program: input.program, sha256: input.sha256 } : { containerId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 }),
       );
       await timed(timings, 'reload', () => steps.reloadAgent({ containerId, reloadId }));
       const trace = await timed(timings, 'trace', () => captureTraceOf(input, { containerId, reloadId, fromOffset: snapshot.logOffset }));
@@ -173,7 +175,8 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
         timeoutMs: input.traceTimeoutMs,
       }),
     );
-    const outcome = undo.ok ? 'rolled-back' : 'rollback-failed';
+    const undone = undo.ok ? rollbackOutcomeOf(undo.value) : null;
+    const outcome = !undone ? 'rollback-failed' : undone.supersededBy ? 'superseded' : 'rolled-back';
     upsertStatus(outcome);
     if (!undo.ok) log.error('rollback failed', { agentId: input.agentId, ...undo.error });
     return {
@@ -181,9 +184,10 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       outcome,
       error,
       rollbackError: undo.ok ? undefined : undo.error,
+      ...(undone?.supersededBy ? { supersededBy: undone.supersededBy } : {}),
       previousProgramId: snapshot.previousProgramId,
       trace,
-      rollbackTrace: undo.ok ? undo.value : null,
+      rollbackTrace: undone?.trace ?? null,
       finishedAt: now(),
     };
   }
@@ -222,10 +226,11 @@ async function undoUnrecorded(input: AgentInjectionInput, base: ResultBase, erro
     if (outcome === 'rollback-failed') log.error('rollback failed', { agentId: input.agentId, ...undo.error });
     return { ...common, outcome, rollbackError: outcome === 'rollback-failed' ? undo.error : undefined, previousProgramId: null, rollbackTrace: null };
   }
-  const undone = undo.value;
-  upsertStatus(undone ? 'rolled-back' : 'failed');
+  const undone = undo.value ? rollbackOutcomeOf(undo.value) : null;
+  const outcome = !undone ? 'failed' : undone.supersededBy ? 'superseded' : 'rolled-back';
+  upsertStatus(outcome);
   if (!undone) return { ...common, outcome: 'failed', previousProgramId: null, rollbackTrace: null };
-  return { ...common, outcome: 'rolled-back', previousProgramId: undone.previousProgramId, rollbackTrace: undone.trace };
+  return { ...common, outcome, ...(undone.supersededBy ? { supersededBy: undone.supersededBy } : {}), previousProgramId: undone.previousProgramId, rollbackTrace: undone.trace };
 }
 
 function rollbackSteps(taskQueue: string, retries: number, traceTimeoutMs: number) {
@@ -243,17 +248,32 @@ function rollbackSteps(taskQueue: string, retries: number, traceTimeoutMs: numbe
   });
 }
 
+/**
+ * What a rollback step returned: builds before the compare-and-swap returned the trace alone (a replayed marker still
+ * holds that shape); newer ones say whether the agent was superseded.
+ */
+function rollbackOutcomeOf(value: RollbackOutcome | TraceSummary | { trace: TraceSummary; previousProgramId: string | null }): RollbackOutcome {
+  if ('lines' in value) return { trace: value, previousProgramId: null, supersededBy: null };
+  return { trace: value.trace, previousProgramId: value.previousProgramId, supersededBy: 'supersededBy' in value ? value.supersededBy : null };
+}
+
 /** Undoes an agent that was injected successfully, when the swarm as a whole must go back. */
 export async function agentRollbackWorkflow(input: AgentRollbackInput): Promise<AgentRollbackResult> {
   try {
-    const trace = await rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs).rollbackAgent({
-      agentId: input.agentId,
-      injectionId: input.injectionId,
-      containerId: null,
-      timeoutMs: input.traceTimeoutMs,
-    });
+    const undone = rollbackOutcomeOf(
+      await rollbackSteps(input.dockerTaskQueue, input.retries, input.traceTimeoutMs).rollbackAgent({
+        agentId: input.agentId,
+        injectionId: input.injectionId,
+        containerId: null,
+        timeoutMs: input.traceTimeoutMs,
+      }),
+    );
+    if (undone.supersededBy) {
+      upsertStatus('superseded');
+      return { agentId: input.agentId, outcome: 'superseded', supersededBy: undone.supersededBy, trace: null };
+    }
     upsertStatus('rolled-back');
-    return { agentId: input.agentId, outcome: 'rolled-back', trace };
+    return { agentId: input.agentId, outcome: 'rolled-back', trace: undone.trace };
   } catch (err) {
     upsertStatus('rollback-failed');
     return { agentId: input.agentId, outcome: 'rollback-failed', error: describeFailure(err), trace: null };

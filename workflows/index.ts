@@ -2,3 +2,5 @@
 export * from './ping';
 export * from './agent-injection';
 export * from './swarm-injection';
+export * from './agent-leases';
+export * from './program-holder';

@@ -1,4 +1,7 @@
-// One swarm injection: compile, resolve targets, canary wave, sliding window of per-agent children, rollback, deadline.
+// One swarm injection: compile, resolve targets, take the agents' leases, then let the rollout core drive canary,
+// window, stop and rollback; this file wires the core to Temporal (children, signals, timers, continue-as-new).
+import type {
+  ChildWorkflowHandle} from '@temporalio/workflow';
 import {
   ApplicationFailure,
   CancellationScope,
@@ -7,133 +10,160 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
-  executeChild,
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CompiledProgram, DockerActivities, InjectorActivities } from '../activities';
-import type { RolloutSettings, Share } from '../src/compiler';
+import type { LeaseActivities } from '../activities/lease-activities';
+import type { RolloutSettings } from '../src/compiler';
+import type { Launch, RolloutState, RowOutcome, StopReason} from '../src/rollout/rollout-core';
+import { Rollout, initialState } from '../src/rollout/rollout-core';
 import type {
   AgentInjectionResult,
-  AgentOutcome,
   AgentRollbackResult,
   AgentStatusEntry,
   OperatorAction,
-  OutcomeCounts,
+  ProgramRef,
+  RecordedAction,
   SwarmInjectionInput,
   SwarmInjectionResult,
   SwarmProgress,
   SwarmStatus,
   Wave,
 } from '../src/shared/injection-types';
-import { MAX_TARGET_AGENTS, PRIORITY_KEY, childWorkflowId, rollbackWorkflowId } from '../src/shared/injection-types';
+import { MAX_TARGET_AGENTS, PRIORITY_KEY, RESULT_AGENT_ROWS, childWorkflowId, rollbackWorkflowId } from '../src/shared/injection-types';
+import { leaseShardOf, leaseShardWorkflowId } from '../src/shared/leases';
 import { AGENT_ID, INJECTION_ID, INJECTION_STATUS } from '../src/shared/search-attributes';
 import { dockerHostTaskQueue, mainTaskQueue } from '../src/shared/task-queues';
 import {
   COMPILE_ACTIVITY_TIMEOUT,
   CONTINUE_AS_NEW_AFTER_BYTES,
   CONTINUE_AS_NEW_AFTER_EVENTS,
+  LEASE_ACTIVITY_TIMEOUT,
   RESOLVE_ACTIVITY_TIMEOUT,
 } from '../src/shared/timeouts';
 import { abortAgentSignal, agentInjectionWorkflow, agentRollbackWorkflow } from './agent-injection';
+import { leasesGrantedSignal, releaseLeasesSignal } from './agent-leases';
+import type { LegacyCarriedState} from './legacy/swarm-injection-v1';
+import { legacySwarmInjection } from './legacy/swarm-injection-v1';
+import { releaseProgramSignal } from './program-holder';
+import { abortSignal, ERROR_TEXT_LIMIT_CHARS, MAX_PARALLEL_LIMIT, pauseSignal, progressQuery, PROGRESS_PAGE_LIMIT, resumeSignal, setMaxParallelUpdate } from './swarm-messages';
 
-export const MAX_PARALLEL_LIMIT = 1_000;
-export const PROGRESS_PAGE_LIMIT = 500;
-export const ERROR_TEXT_LIMIT_CHARS = 300;
+export * from './swarm-messages';
 
-export const pauseSignal = defineSignal<[action?: OperatorAction]>('pause');
-export const resumeSignal = defineSignal<[action?: OperatorAction]>('resume');
-/** The reason comes first, so `temporal workflow signal --name abort --input '"reason"'` keeps working. */
-export const abortSignal = defineSignal<[reason?: string, action?: OperatorAction]>('abort');
-export const setMaxParallelUpdate = defineUpdate<number, [number, OperatorAction?]>('setMaxParallel');
-export const progressQuery = defineQuery<SwarmProgress, [page?: { offset?: number; limit?: number }]>('progress');
+/**
+ * Injections started by this build run the rollout core, take leases and hold their program by reference. Histories of
+ * the builds before (no marker) replay the legacy code, unchanged.
+ */
+export const ROLLOUT_CORE_PATCH = 'rollout-core';
+/** Actions kept in the record of who steered an injection. */
+export const MAX_RECORDED_ACTIONS = 50;
+export const MIN_CONTINUE_AS_NEW_EVENTS = 200;
+const WAITING_SHOWN = 50;
 
-/** One agent's place in the rollout: [agentId, host or null when not found, outcome, error text]. Compact on purpose. */
-type AgentRow = [agentId: string, host: string | null, outcome: AgentOutcome, error: string | null];
-
-type Phase = 'compile' | 'resolve' | 'canary' | 'main' | 'rollback' | 'done';
-type StopReason = 'canary-failed' | 'failure-budget-exceeded' | 'deadline-exceeded' | 'aborted' | 'cancelled';
+type Stage = 'compile' | 'resolve' | 'lease' | 'rollout' | 'done';
 
 /** Everything a run hands to the next one through continue-as-new. */
 interface CarriedState {
+  v: 2;
   startedAt: string;
   deadlineAt: number | null;
-  program: Extract<CompiledProgram, { ok: true }> | null;
-  rows: AgentRow[];
-  canaryCount: number;
-  phase: Phase;
-  stopReason: StopReason | null;
-  paused: boolean;
-  maxParallel: number | null;
+  program: (ProgramRef & { rollout: RolloutSettings; diagnostics: Extract<CompiledProgram, { ok: true }>['diagnostics'] }) | null;
+  stage: Stage;
+  /** A stop that came before the rollout began (abort or cancel while compiling or resolving). */
+  earlyStop: StopReason | null;
+  earlyPause: boolean;
+  rollout: RolloutState | null;
+  /** Lease shards this injection asked: released at the end. */
+  leaseShards: number[];
   run: number;
   historyEventsPerRun: number[];
+  actions: RecordedAction[];
 }
 
 export interface SwarmInjectionRunInput extends SwarmInjectionInput {
-  carried?: CarriedState;
+  carried?: CarriedState | LegacyCarriedState;
 }
 
-const FAILURE_OUTCOMES: ReadonlySet<AgentOutcome> = new Set(['failed', 'rolled-back', 'rollback-failed', 'not-found']);
-
-/** Failures allowed before the rollout stops: a count, or a share of `total` rounded down. */
-export function allowedFailures(share: Share, total: number): number {
-  return share.kind === 'count' ? share.value : Math.floor((share.value / 100) * total);
-}
-
-/** Agents in the canary wave: a count, or a share of `total` rounded up (at least one when the share is above zero). */
-export function canarySize(share: Share, total: number): number {
-  const size = share.kind === 'count' ? share.value : Math.ceil((share.value / 100) * total);
-  return Math.min(Math.max(size, 0), total);
+function isCurrent(carried: CarriedState | LegacyCarriedState): carried is CarriedState {
+  return (carried as CarriedState).v === 2;
 }
 
 export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Promise<SwarmInjectionResult> {
-  const state: CarriedState = input.carried ?? {
+  if (input.carried ? !isCurrent(input.carried) : !patched(ROLLOUT_CORE_PATCH)) {
+    return legacySwarmInjection(input as Parameters<typeof legacySwarmInjection>[0]);
+  }
+  const state: CarriedState = (input.carried as CarriedState | undefined) ?? {
+    v: 2,
     startedAt: new Date().toISOString(),
     deadlineAt: null,
     program: null,
-    rows: [],
-    canaryCount: 0,
-    phase: 'compile',
-    stopReason: null,
-    paused: false,
-    maxParallel: null,
+    stage: 'compile',
+    earlyStop: null,
+    earlyPause: false,
+    rollout: null,
+    leaseShards: [],
     run: 1,
     historyEventsPerRun: [],
+    actions: [],
   };
-  const index = new Map<string, number>(state.rows.map((row, i) => [row[0], i]));
-  const inFlight = new Set<string>();
+  let core: Rollout | null = state.rollout ? new Rollout(state.rollout) : null;
+  /** Children in flight: agent id → its handle once the server confirmed the start (null until then). */
+  const inFlight = new Map<string, ChildWorkflowHandle<typeof agentInjectionWorkflow> | null>();
+  const abortSent = new Set<string>();
   let changed = 0; // bumped whenever something the main loop waits on happens
+  /** `temporal workflow cancel` on this run: re-raised at the end, so the Web UI shows the injection as cancelled. */
+  let cancellation: unknown = null;
   const priority = { priorityKey: PRIORITY_KEY[input.priority] };
-  const rollout = (): RolloutSettings | null => state.program?.rollout ?? null;
-  const maxParallel = (): number => state.maxParallel ?? rollout()?.maxParallel ?? 1;
+  const continueAsNewAfterEvents = Math.max(MIN_CONTINUE_AS_NEW_EVENTS, Math.min(CONTINUE_AS_NEW_AFTER_EVENTS, input.limits?.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS));
 
-  setHandler(pauseSignal, () => {
-    state.paused = true;
+  const record = (action: RecordedAction['action'], by: OperatorAction | undefined, detail?: string) => {
+    state.actions.push({ at: new Date().toISOString(), action, by: by?.by ?? 'temporal-cli', ...(by?.requestId ? { requestId: by.requestId } : {}), ...(detail ? { detail: detail.slice(0, ERROR_TEXT_LIMIT_CHARS) } : {}) });
+    if (state.actions.length > MAX_RECORDED_ACTIONS) state.actions.splice(0, state.actions.length - MAX_RECORDED_ACTIONS);
+    log.info('operator action', { action, by: by?.by ?? 'temporal-cli', detail });
+  };
+  const stop = (reason: StopReason) => {
+    if (core) core.stop(reason);
+    else state.earlyStop ??= reason;
+    changed++;
+    setStatus();
+  };
+
+  setHandler(pauseSignal, (action) => {
+    record('pause', action);
+    if (core) core.pause();
+    else state.earlyPause = true;
     changed++;
     setStatus();
   });
-  setHandler(resumeSignal, () => {
-    state.paused = false;
+  setHandler(resumeSignal, (action) => {
+    record('resume', action);
+    if (core) core.resume();
+    else state.earlyPause = false;
     changed++;
     setStatus();
   });
-  setHandler(abortSignal, (reason) => {
-    log.warn('abort requested', { reason });
+  setHandler(abortSignal, (reason, action) => {
+    record('abort', action, reason);
     stop('aborted');
+  });
+  setHandler(leasesGrantedSignal, ({ agentIds }) => {
+    core?.granted(agentIds);
+    changed++;
+    setStatus();
   });
   setHandler(
     setMaxParallelUpdate,
-    (value: number, _action?: OperatorAction) => {
-      const previous = maxParallel();
-      state.maxParallel = value;
+    (value: number, action?: OperatorAction) => {
+      record('set-max-parallel', action, String(value));
+      const previous = core ? core.setMaxParallel(value) : (state.program?.rollout.maxParallel ?? value);
       changed++;
       return previous;
     },
@@ -147,26 +177,16 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
   );
   setHandler(progressQuery, (page) => progress(page));
 
-  function stop(reason: StopReason): void {
-    if (state.stopReason === null) state.stopReason = reason;
-    changed++;
-    setStatus();
-  }
-
   function status(): SwarmStatus {
-    if (state.phase === 'compile') return 'compiling';
-    if (state.phase === 'resolve') return 'resolving';
-    if (state.phase === 'rollback') return 'rolling-back';
-    if (state.phase === 'done') return finalStatus();
-    if (state.stopReason) return 'rolling-back';
-    if (state.paused) return 'paused';
-    return state.phase === 'canary' ? 'canary' : 'rolling-out';
+    if (state.stage === 'compile') return 'compiling';
+    if (state.stage === 'resolve' || state.stage === 'lease') return state.earlyStop ? 'rolling-back' : 'resolving';
+    if (!core) return state.earlyStop ?? 'succeeded';
+    return core.status();
   }
 
-  function finalStatus(): SwarmStatus {
-    if (state.stopReason) return state.stopReason;
-    const c = counts();
-    return c.failed === 0 ? 'succeeded' : 'partially-succeeded';
+  function wave(): Wave {
+    if (state.stage === 'compile' || state.stage === 'resolve' || state.stage === 'lease') return state.stage;
+    return core?.state.phase ?? 'done';
   }
 
   /** Also sets InjectionId, so a swarm started without it (e.g. by `temporal workflow start`) is still found by it. */
@@ -177,84 +197,49 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
     ]);
   }
 
-  function counts(): OutcomeCounts {
-    const c: OutcomeCounts = {
-      total: state.rows.length,
-      pending: 0,
-      running: 0,
-      injected: 0,
-      failedUnchanged: 0,
-      rolledBack: 0,
-      rollbackFailed: 0,
-      notFound: 0,
-      reverted: 0,
-      revertFailed: 0,
-      skipped: 0,
-      failed: 0,
-    };
-    for (const [, , outcome] of state.rows) {
-      if (outcome === 'pending') c.pending++;
-      else if (outcome === 'running') c.running++;
-      else if (outcome === 'injected') c.injected++;
-      else if (outcome === 'failed') c.failedUnchanged++;
-      else if (outcome === 'rolled-back') c.rolledBack++;
-      else if (outcome === 'rollback-failed') c.rollbackFailed++;
-      else if (outcome === 'not-found') c.notFound++;
-      else if (outcome === 'reverted') c.reverted++;
-      else if (outcome === 'revert-failed') c.revertFailed++;
-      else if (outcome === 'skipped') c.skipped++;
-      if (FAILURE_OUTCOMES.has(outcome)) c.failed++;
-    }
-    return c;
+  function entry(agentId: string, host: string | null, outcome: RowOutcome, note: string | null): AgentStatusEntry {
+    const started = outcome !== 'pending' && outcome !== 'waiting' && outcome !== 'skipped' && outcome !== 'not-found';
+    return { agentId, host, outcome, childWorkflowId: started ? childWorkflowId(input.injectionId, agentId) : null, ...(note ? { error: note } : {}) };
   }
 
-  function entry(row: AgentRow): AgentStatusEntry {
-    const [agentId, host, outcome, error] = row;
-    const started = outcome !== 'pending' && outcome !== 'skipped' && outcome !== 'not-found';
-    return { agentId, host, outcome, childWorkflowId: started ? childWorkflowId(input.injectionId, agentId) : null, ...(error ? { error } : {}) };
+  function entries(offset: number, limit: number): AgentStatusEntry[] {
+    if (!core) return [];
+    return core.state.rows.slice(offset, offset + limit).map((row) => entry(row[0], row[1] === null ? null : core!.state.hosts[row[1]], row[2], core!.noteOf(row)));
   }
 
   function progress(page?: { offset?: number; limit?: number }): SwarmProgress {
     const offset = Math.max(0, Math.floor(page?.offset ?? 0));
     const limit = Math.min(PROGRESS_PAGE_LIMIT, Math.max(1, Math.floor(page?.limit ?? 50)));
-    const now = Date.now();
-    const r = rollout();
+    const r = state.program?.rollout ?? null;
+    const stopped = core ? core.state.stopReason !== null : state.earlyStop !== null;
     return {
       injectionId: input.injectionId,
       status: status(),
       wave: wave(),
-      paused: state.paused,
-      maxParallel: maxParallel(),
-      counts: counts(),
-      failureBudget: r ? allowedFailures(r.maxFailures, state.rows.length) : 0,
+      paused: core ? core.state.paused : state.earlyPause,
+      maxParallel: core ? core.maxParallel : (r?.maxParallel ?? 1),
+      counts: core ? core.counts() : emptyCounts(),
+      failureBudget: core ? core.failureBudget() : 0,
       deadline: state.deadlineAt === null ? null : new Date(state.deadlineAt).toISOString(),
-      msUntilDeadline: state.deadlineAt === null ? null : Math.max(0, state.deadlineAt - now),
+      // Once stopped the deadline no longer applies (the rollback runs to its end); never NaN.
+      msUntilDeadline: state.deadlineAt === null || stopped || state.stage === 'done' ? null : Math.max(0, state.deadlineAt - Date.now()),
       run: state.run,
       rollout: r,
-      agents: { offset, limit, total: state.rows.length, items: state.rows.slice(offset, offset + limit).map(entry) },
+      agents: { offset, limit, total: core?.total ?? 0, items: entries(offset, limit) },
+      waitingFor: core ? core.waitingFor(WAITING_SHOWN) : [],
+      actions: state.actions,
     };
-  }
-
-  function wave(): Wave {
-    return state.phase === 'compile' ? 'compile' : state.phase === 'resolve' ? 'resolve' : state.phase;
-  }
-
-  function setOutcome(agentId: string, outcome: AgentOutcome, error?: string): void {
-    const i = index.get(agentId);
-    if (i === undefined) return;
-    state.rows[i][2] = outcome;
-    state.rows[i][3] = error ? error.slice(0, ERROR_TEXT_LIMIT_CHARS) : null;
-    changed++;
   }
 
   function historyIsLarge(): boolean {
     const info = workflowInfo();
-    return info.historyLength > CONTINUE_AS_NEW_AFTER_EVENTS || info.historySize > CONTINUE_AS_NEW_AFTER_BYTES || info.continueAsNewSuggested;
+    return info.historyLength > continueAsNewAfterEvents || info.historySize > CONTINUE_AS_NEW_AFTER_BYTES || info.continueAsNewSuggested;
   }
 
   /** Once the rollout has stopped, the deadline no longer applies: the rollback must run to its end. */
   function msUntilDeadline(): number | undefined {
-    if (state.deadlineAt === null || state.stopReason !== null) return undefined;
+    const stopped = core ? core.state.stopReason !== null : state.earlyStop !== null;
+    if (state.deadlineAt === null || stopped) return undefined;
     return Math.max(0, state.deadlineAt - Date.now());
   }
 
@@ -262,156 +247,136 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
   async function waitForChange(): Promise<void> {
     const seen = changed;
     const timeout = msUntilDeadline();
-    if (timeout === 0) {
-      stop('deadline-exceeded');
-      return;
-    }
+    if (timeout === 0) return stop('deadline-exceeded');
     if (timeout === undefined) {
       await condition(() => changed !== seen);
       return;
     }
-    const happened = await condition(() => changed !== seen, timeout);
-    if (!happened) stop('deadline-exceeded');
-  }
-
-  /** Asks in-flight children to stop and roll back; a child that already finished simply ignores it. */
-  const abortSent = new Set<string>();
-  async function abortInFlight(reason: string): Promise<void> {
-    const targets = [...inFlight].filter((agentId) => !abortSent.has(agentId));
-    targets.forEach((agentId) => abortSent.add(agentId));
-    await Promise.all(
-      targets.map((agentId) =>
-        getExternalWorkflowHandle(childWorkflowId(input.injectionId, agentId))
-          .signal(abortAgentSignal, reason)
-          .catch(() => undefined),
-      ),
-    );
+    if (!(await condition(() => changed !== seen, timeout))) stop('deadline-exceeded');
   }
 
   function dockerQueue(host: string): string {
     return dockerHostTaskQueue(input.taskQueue, host);
   }
 
-  /**
-   * Runs one child for `agentId` as part of the window. Started non-cancellable: this workflow decides when a child
-   * stops (abortAgentSignal), so even a cancelled parent learns every child's real outcome before it reports.
-   */
-  function track<T>(agentId: string, start: () => Promise<T>, settle: (result: T) => void, failedOutcome: AgentOutcome): void {
-    inFlight.add(agentId);
-    void CancellationScope.nonCancellable(start).then(
-      (result) => {
-        settle(result);
-        inFlight.delete(agentId);
-      },
-      (err: unknown) => {
-        setOutcome(agentId, failedOutcome, `child workflow failed: ${err instanceof Error ? err.message : String(err)}`);
-        inFlight.delete(agentId);
-      },
-    );
-  }
-
-  function childSearchAttributes(agentId: string, status: string) {
+  function childSearchAttributes(agentId: string, childStatus: string) {
     return [
       { key: INJECTION_ID, value: input.injectionId },
       { key: AGENT_ID, value: agentId },
-      { key: INJECTION_STATUS, value: status },
+      { key: INJECTION_STATUS, value: childStatus },
     ];
   }
 
-  function launchInjection(row: AgentRow, program: Extract<CompiledProgram, { ok: true }>): void {
-    const [agentId, host] = row;
-    setOutcome(agentId, 'running');
-    const start = () =>
-      executeChild(agentInjectionWorkflow, {
-        workflowId: childWorkflowId(input.injectionId, agentId),
-        // On the agent's host queue: the worker next to its Docker engine runs it and its local activities.
-        taskQueue: dockerQueue(host ?? ''),
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
-        typedSearchAttributes: childSearchAttributes(agentId, 'running'),
-        priority,
-        args: [
-          {
-            injectionId: input.injectionId,
-            agentId,
-            dockerTaskQueue: dockerQueue(host ?? ''),
-            bytecodeBase64: program.bytecodeBase64,
-            programId: program.programId,
-            sha256: program.sha256,
-            traceTimeoutMs: program.rollout.traceTimeoutMs,
-            retries: program.rollout.retries,
-          },
-        ],
-      });
-    const settle = (result: AgentInjectionResult) => {
-      const reason = result.error ? `${result.error.code}: ${result.error.message}` : undefined;
-      const rollbackReason = result.rollbackError ? `; rollback: ${result.rollbackError.code}: ${result.rollbackError.message}` : '';
-      setOutcome(agentId, result.outcome, reason ? reason + rollbackReason : undefined);
-    };
-    track(agentId, start, settle, 'rollback-failed');
+  /** Tells a started child to stop and roll itself back, once; a child that has not started yet is told when it has. */
+  function abortIfStopped(agentId: string): void {
+    const handle = inFlight.get(agentId);
+    if (!handle || abortSent.has(agentId) || !core?.mustAbort(agentId)) return;
+    abortSent.add(agentId);
+    // A child that has already finished cannot be signalled; its result arrives anyway.
+    void handle.signal(abortAgentSignal, `rollout stopped: ${core.state.stopReason}`).catch(() => undefined);
   }
 
-  function launchRollback(row: AgentRow, program: Extract<CompiledProgram, { ok: true }>): void {
-    const [agentId, host] = row;
-    const start = () =>
-      executeChild(agentRollbackWorkflow, {
-        workflowId: rollbackWorkflowId(input.injectionId, agentId),
-        taskQueue: dockerQueue(host ?? ''),
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: childSearchAttributes(agentId, 'rolling-back'),
-        priority,
-        args: [{ injectionId: input.injectionId, agentId, dockerTaskQueue: dockerQueue(host ?? ''), traceTimeoutMs: program.rollout.traceTimeoutMs, retries: program.rollout.retries }],
-      });
-    const settle = (result: AgentRollbackResult) => {
-      if (result.outcome === 'rolled-back') setOutcome(agentId, 'reverted', `reverted: ${state.stopReason}`);
-      else setOutcome(agentId, 'revert-failed', `revert failed: ${result.error?.code}: ${result.error?.message}`);
-    };
-    track(agentId, start, settle, 'revert-failed');
+  function failureNote(error: { code: string; message: string } | undefined, rollbackError?: { code: string; message: string }): string | null {
+    if (!error) return null;
+    return rollbackError ? `${error.code}/ROLLBACK_${rollbackError.code}` : error.code;
   }
 
   /**
-   * The sliding window: keeps up to maxParallel children in flight over the rows `eligible` picks, stops launching
-   * when paused or stopped, and returns when nothing is in flight and nothing more may start.
-   * Returns 'continue-as-new' when the history has grown large and the window has drained.
+   * Runs one child as part of the window. Started non-cancellable: this workflow decides when a child stops
+   * (abortAgentSignal), so even a cancelled parent learns every child's real outcome before it reports.
    */
-  async function runWindow(
-    eligible: (row: AgentRow) => boolean,
-    launch: (row: AgentRow) => void,
-    stopsLaunching: () => boolean,
-    afterEach: () => void,
-  ): Promise<'done' | 'continue-as-new'> {
-    let cursor = 0;
+  function launch(step: Launch, program: NonNullable<CarriedState['program']>): void {
+    const { agentId, host } = step;
+    inFlight.set(agentId, null);
+    const settle = (fn: () => void) => {
+      fn();
+      inFlight.delete(agentId);
+      abortSent.delete(agentId);
+      changed++;
+    };
+    void CancellationScope.nonCancellable(async () => {
+      if (step.kind === 'inject') {
+        const handle = await startChild(agentInjectionWorkflow, {
+          workflowId: childWorkflowId(input.injectionId, agentId),
+          // On the agent's host queue: the worker next to its Docker engine runs it and its local activities.
+          taskQueue: dockerQueue(host),
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+          cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+          typedSearchAttributes: childSearchAttributes(agentId, 'running'),
+          priority,
+          args: [
+            {
+              injectionId: input.injectionId,
+              agentId,
+              dockerTaskQueue: dockerQueue(host),
+              program: { holderWorkflowId: program.holderWorkflowId, sha256: program.sha256, programId: program.programId, bytes: program.bytes },
+              programId: program.programId,
+              sha256: program.sha256,
+              traceTimeoutMs: program.rollout.traceTimeoutMs,
+              retries: program.rollout.retries,
+            },
+          ],
+        });
+        inFlight.set(agentId, handle);
+        abortIfStopped(agentId);
+        const result: AgentInjectionResult = await handle.result();
+        settle(() => core!.injectionSettled(agentId, result.outcome, result.outcome === 'superseded' ? (result.supersededBy ?? 'SUPERSEDED') : failureNote(result.error, result.rollbackError)));
+      } else {
+        const result: AgentRollbackResult = await (
+          await startChild(agentRollbackWorkflow, {
+            workflowId: rollbackWorkflowId(input.injectionId, agentId),
+            taskQueue: dockerQueue(host),
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            typedSearchAttributes: childSearchAttributes(agentId, 'rolling-back'),
+            priority,
+            args: [{ injectionId: input.injectionId, agentId, dockerTaskQueue: dockerQueue(host), traceTimeoutMs: program.rollout.traceTimeoutMs, retries: program.rollout.retries }],
+          })
+        ).result();
+        const end = result.outcome === 'rolled-back' ? 'reverted' : result.outcome === 'superseded' ? 'revert-superseded' : 'revert-failed';
+        settle(() => core!.revertSettled(agentId, end, end === 'reverted' ? null : end === 'revert-superseded' ? (result.supersededBy ?? 'SUPERSEDED') : (result.error?.code ?? 'REVERT_FAILED')));
+      }
+    }).catch((err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err);
+      log.error('child workflow failed', { agentId, kind: step.kind, message });
+      settle(() => {
+        if (step.kind === 'inject') core!.injectionSettled(agentId, 'rollback-failed', 'CHILD_WORKFLOW_FAILED');
+        else core!.revertSettled(agentId, 'revert-failed', 'CHILD_WORKFLOW_FAILED');
+      });
+    });
+  }
+
+  /**
+   * The rollout loop: whatever the core says to launch, launched; every stop answered by aborting what is in flight;
+   * returns when the core has finished, or 'continue-as-new' once the history is large and nothing is in flight.
+   */
+  async function drive(program: NonNullable<CarriedState['program']>): Promise<'done' | 'continue-as-new'> {
+    const rollout = core!;
     for (;;) {
       const draining = historyIsLarge();
-      while (!state.paused && !stopsLaunching() && !draining && inFlight.size < maxParallel()) {
-        while (cursor < state.rows.length && !eligible(state.rows[cursor])) cursor++;
-        if (cursor >= state.rows.length) break;
-        launch(state.rows[cursor]);
-        cursor++;
-      }
-      const more = cursor < state.rows.length && state.rows.slice(cursor).some(eligible);
-      if (inFlight.size === 0 && (stopsLaunching() || !more)) return 'done';
-      if (inFlight.size === 0 && draining) return 'continue-as-new';
-      const before = inFlight.size;
+      for (const step of rollout.next(inFlight.size, draining)) launch(step, program);
+      for (const agentId of inFlight.keys()) abortIfStopped(agentId);
+      setStatus();
+      if (rollout.finished(inFlight.size)) return 'done';
+      if (draining && inFlight.size === 0) return 'continue-as-new';
       await waitForChange();
-      if (inFlight.size < before) afterEach();
-      if (stopsLaunching() && inFlight.size > 0) await abortInFlight(`rollout stopped: ${state.stopReason}`);
     }
   }
 
   async function continueAsNextRun(): Promise<never> {
     state.historyEventsPerRun.push(workflowInfo().historyLength);
     state.run++;
+    state.rollout = core?.state ?? null;
     await condition(allHandlersFinished);
     return await continueAsNew<typeof swarmInjectionWorkflow>({ ...input, carried: state });
   }
 
-  try {
+  /** The stages before the rollout, then the rollout; 'continue-as-new' when the run should hand over. */
+  async function run(): Promise<'done' | 'continue-as-new'> {
     setStatus();
-    // 1. Compile, in an activity so a compiler upgrade never changes a replay.
-    if (state.phase === 'compile') {
+    // 1. Compile, in an activity so a compiler upgrade never changes a replay; the program goes to its holder.
+    if (state.stage === 'compile') {
       const { compileProgram } = proxyActivities<InjectorActivities>({ startToCloseTimeout: COMPILE_ACTIVITY_TIMEOUT, taskQueue: mainTaskQueue(input.taskQueue), priority });
-      const compiled = await compileProgram({ injectionId: input.injectionId, source: input.source, context: input.context });
+      const compiled = await compileProgram({ injectionId: input.injectionId, source: input.source, context: input.context, holdProgram: true });
       if (!compiled.ok) {
         upsertSearchAttributes([{ key: INJECTION_STATUS, value: 'compile-failed' }]);
         throw ApplicationFailure.create({
@@ -421,15 +386,16 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
           details: [compiled.diagnostics],
         });
       }
-      state.program = compiled;
+      if (!compiled.held) throw ApplicationFailure.nonRetryable('the compile step returned no program reference', 'PROGRAM_NOT_HELD');
+      state.program = { ...compiled.held, rollout: compiled.rollout, diagnostics: compiled.diagnostics };
       state.deadlineAt = Date.now() + compiled.rollout.deadlineMs;
-      state.phase = 'resolve';
+      state.stage = 'resolve';
       setStatus();
     }
     const program = state.program!;
 
     // 2. Resolve targets on every Docker host; an unknown id is a failed target, not a crash.
-    if (state.phase === 'resolve') {
+    if (state.stage === 'resolve') {
       const selector =
         input.targets && 'agentIds' in input.targets
           ? { agentIds: input.targets.agentIds }
@@ -442,12 +408,12 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
         throw ApplicationFailure.create({ message: 'no targets: give agent ids or a group, or set TARGET in the program', type: 'NO_TARGETS', nonRetryable: true });
       }
       const found = new Map<string, string>();
-      const duplicates: string[] = [];
+      const duplicates = new Set<string>();
       for (const host of input.dockerHosts) {
         const { listAgents } = proxyActivities<DockerActivities>({ startToCloseTimeout: RESOLVE_ACTIVITY_TIMEOUT, taskQueue: dockerQueue(host), priority });
         const listed = await listAgents(selector);
         for (const agentId of listed.agentIds) {
-          if (found.has(agentId)) duplicates.push(agentId);
+          if (found.has(agentId)) duplicates.add(agentId);
           else found.set(agentId, host);
         }
       }
@@ -459,115 +425,99 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
           nonRetryable: true,
         });
       }
-      state.rows = ordered.map((agentId): AgentRow => {
-        if (duplicates.includes(agentId)) return [agentId, null, 'not-found', `agent id ${agentId} is on more than one Docker host`];
-        const host = found.get(agentId);
-        return host ? [agentId, host, 'pending', null] : [agentId, null, 'not-found', `no container labelled dreamnet.agent=${agentId} on hosts ${input.dockerHosts.join(', ')}`];
-      });
-      state.rows.forEach((row, i) => index.set(row[0], i));
-      const launchable = state.rows.filter((row) => row[2] === 'pending').length;
-      state.canaryCount = canarySize(program.rollout.canary, launchable);
-      state.phase = state.canaryCount > 0 ? 'canary' : 'main';
-      changed++;
+      state.rollout = initialState({ agentIds: ordered, found, duplicates, settings: { maxParallel: program.rollout.maxParallel, maxFailures: program.rollout.maxFailures, canary: program.rollout.canary } });
+      core = new Rollout(state.rollout);
+      if (state.earlyPause) core.pause();
+      state.stage = 'lease';
       setStatus();
     }
+    const rollout = core!;
 
-    const total = state.rows.length;
-    const budget = allowedFailures(program.rollout.maxFailures, total);
-    const overBudget = (failures: number, allowed: number) => failures > allowed;
-    // Unknown targets alone can spend the budget: then nothing is launched at all.
-    if ((state.phase === 'canary' || state.phase === 'main') && state.stopReason === null && overBudget(counts().failed, budget)) {
-      stop('failure-budget-exceeded');
-      state.phase = 'rollback';
-    }
-
-    // 3a. Canary wave: the first CANARY launchable agents.
-    if (state.phase === 'canary') {
-      // The first CANARY agents that were found: stable across continue-as-new, since found/not-found never changes.
-      const canaryIds = new Set(state.rows.filter((row) => row[1] !== null).slice(0, state.canaryCount).map((row) => row[0]));
-      const canaryBudget = program.rollout.maxFailures.kind === 'count' ? budget : allowedFailures(program.rollout.maxFailures, canaryIds.size);
-      const canaryFailures = () => state.rows.filter((row) => canaryIds.has(row[0]) && FAILURE_OUTCOMES.has(row[2])).length;
-      const ended = await runWindow(
-        (row) => canaryIds.has(row[0]) && row[2] === 'pending',
-        (row) => launchInjection(row, program),
-        () => state.stopReason !== null,
-        () => {
-          if (overBudget(canaryFailures(), canaryBudget) || overBudget(counts().failed, budget)) stop('canary-failed');
-        },
-      );
-      if (ended === 'continue-as-new') return await continueAsNextRun();
-      if (state.stopReason === null && overBudget(canaryFailures(), canaryBudget)) stop('canary-failed');
-      state.phase = state.stopReason ? 'rollback' : 'main';
-      setStatus();
-    }
-
-    // 3b. The rest, in a sliding window.
-    if (state.phase === 'main') {
-      const ended = await runWindow(
-        (row) => row[2] === 'pending',
-        (row) => launchInjection(row, program),
-        () => state.stopReason !== null,
-        () => {
-          if (overBudget(counts().failed, budget)) stop('failure-budget-exceeded');
-        },
-      );
-      if (ended === 'continue-as-new') return await continueAsNextRun();
-      if (state.stopReason === null && overBudget(counts().failed, budget)) stop('failure-budget-exceeded');
-      state.phase = state.stopReason ? 'rollback' : 'done';
-      setStatus();
-    }
-
-    // 4. Swarm-wide rollback of every agent this injection changed, itself limited by maxParallel.
-    if (state.phase === 'rollback') {
-      const ended = await CancellationScope.nonCancellable(() => rollBackSwarm(program));
-      if (ended === 'continue-as-new') return await continueAsNextRun();
-    }
-    return finish();
-  } catch (err) {
-    if (!isCancellation(err)) throw err;
-    // `temporal workflow cancel`: stop, let in-flight children roll themselves back, revert the rest, then report.
-    await CancellationScope.nonCancellable(async () => {
-      stop('cancelled');
-      if (state.program) {
-        state.phase = 'rollback';
-        await abortInFlight('the injection was cancelled');
-        await condition(() => inFlight.size === 0);
-        await rollBackSwarm(state.program);
+    // 3. Leases: at most one injection changes an agent at a time.
+    if (state.stage === 'lease') {
+      const agentIds = rollout.state.rows.filter((row) => row[1] !== null).map((row) => row[0]);
+      state.leaseShards = [...new Set(agentIds.map(leaseShardOf))].sort((a, b) => a - b);
+      if (agentIds.length > 0 && state.earlyStop === null) {
+        const { acquireLeases } = proxyActivities<LeaseActivities>({ startToCloseTimeout: LEASE_ACTIVITY_TIMEOUT, taskQueue: mainTaskQueue(input.taskQueue), priority });
+        const mode = input.onBusy ?? 'wait';
+        const answer = await acquireLeases({ holder: input.injectionId, agentIds, mode });
+        if (mode === 'refuse' && answer.busy.length > 0) {
+          rollout.stop('aborted');
+          upsertSearchAttributes([{ key: INJECTION_STATUS, value: 'agent-busy' }]);
+          throw ApplicationFailure.create({
+            message: `${answer.busy.length} of the agents are held by another injection (${[...new Set(answer.busy.map((b) => b.holder))].slice(0, 5).join(', ')}); nothing was changed`,
+            type: 'AGENT_BUSY',
+            nonRetryable: true,
+            details: [answer.busy.slice(0, 100)],
+          });
+        }
+        const byHolder = new Map<string, string[]>();
+        for (const { agentId, holder } of answer.busy) byHolder.set(holder, [...(byHolder.get(holder) ?? []), agentId]);
+        for (const [holder, ids] of byHolder) rollout.waitFor(ids, holder);
       }
-      state.phase = 'done';
+      if (state.earlyStop !== null) rollout.stop(state.earlyStop);
+      state.stage = 'rollout';
       setStatus();
-    });
-    throw err;
+    }
+
+    // 4. The rollout: canary, window, and on any stop the swarm-wide rollback.
+    return drive(program);
   }
 
-  async function rollBackSwarm(program: Extract<CompiledProgram, { ok: true }>): Promise<'done' | 'continue-as-new'> {
-    // Agents never launched stay untouched.
-    for (const row of state.rows) if (row[2] === 'pending') setOutcome(row[0], 'skipped', `not started: ${state.stopReason}`);
-    setStatus();
-    return await runWindow(
-      (row) => row[2] === 'injected',
-      (row) => launchRollback(row, program),
-      () => false,
-      () => undefined,
-    );
+  let ended: 'done' | 'continue-as-new';
+  try {
+    ended = await run();
+  } catch (err) {
+    if (!isCancellation(err)) {
+      await releaseAll();
+      throw err;
+    }
+    // `temporal workflow cancel`: stop, let in-flight children roll themselves back, revert the rest, then report.
+    cancellation = err;
+    record('cancel', undefined);
+    ended = await CancellationScope.nonCancellable(async () => {
+      stop('cancelled');
+      if (!core || !state.program) return 'done' as const;
+      if (state.stage !== 'rollout') state.stage = 'rollout';
+      return drive(state.program);
+    });
+  }
+  if (ended === 'continue-as-new') return await CancellationScope.nonCancellable(() => continueAsNextRun());
+  await CancellationScope.nonCancellable(() => releaseAll());
+  const result = finish();
+  if (cancellation !== null) throw cancellation;
+  return result;
+
+  /** Gives back every lease and lets the program holder end; neither may fail the injection. */
+  async function releaseAll(): Promise<void> {
+    await Promise.all([
+      ...state.leaseShards.map((shard) => getExternalWorkflowHandle(leaseShardWorkflowId(shard)).signal(releaseLeasesSignal, { holder: input.injectionId }).catch(() => undefined)),
+      state.program ? getExternalWorkflowHandle(state.program.holderWorkflowId).signal(releaseProgramSignal).catch(() => undefined) : Promise.resolve(),
+    ]);
   }
 
   function finish(): SwarmInjectionResult {
-    state.phase = 'done';
+    state.stage = 'done';
     setStatus();
     state.historyEventsPerRun.push(workflowInfo().historyLength);
+    const total = core?.total ?? 0;
     return {
       injectionId: input.injectionId,
-      status: finalStatus(),
-      counts: counts(),
-      deadlineExceeded: state.stopReason === 'deadline-exceeded',
-      rollout: rollout(),
+      status: status(),
+      counts: core ? core.counts() : emptyCounts(),
+      deadlineExceeded: (core?.state.stopReason ?? state.earlyStop) === 'deadline-exceeded',
+      rollout: state.program?.rollout ?? null,
       diagnostics: state.program?.diagnostics ?? [],
-      agents: state.rows.map(entry),
+      agents: entries(0, RESULT_AGENT_ROWS),
+      agentsTotal: total,
       runs: state.run,
       historyEventsPerRun: state.historyEventsPerRun,
       startedAt: state.startedAt,
       finishedAt: new Date().toISOString(),
     };
   }
+}
+
+function emptyCounts(): ReturnType<Rollout['counts']> {
+  return new Rollout(initialState({ agentIds: [], found: new Map(), settings: { maxParallel: 1, maxFailures: { kind: 'count', value: 0 }, canary: { kind: 'count', value: 0 } } })).counts();
 }

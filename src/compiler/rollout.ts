@@ -1,7 +1,7 @@
 // Rollout keys: settings the injector itself reads (never passed to agents), their defaults and their checks.
 import { formatDuration } from '../bytecode/arith';
 import { Value, ValueTag } from '../bytecode/instructions';
-import { GROUP_PATTERN } from '../shared/injection-types';
+import { GROUP_PATTERN } from '../contracts/ids';
 import type { ScalarKind } from './catalogue';
 import { hasOwn } from './context';
 import type { DiagnosticCode } from './diagnostics';

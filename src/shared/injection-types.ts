@@ -1,9 +1,7 @@
 // The data that crosses workflow, activity, gateway and CLI boundaries. Pure types and constants: safe in workflow code.
 import type { Diagnostic, RolloutSettings } from '../compiler';
 
-export const INJECTION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-export const AGENT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-export const GROUP_PATTERN = AGENT_ID_PATTERN;
+export { AGENT_ID_PATTERN, GROUP_PATTERN, INJECTION_ID_PATTERN } from '../contracts/ids';
 /**
  * Agents in one injection. Bounded by the size of the swarm's result and continue-as-new input, which carry one row
  * per agent: about 1.5 MB at 10,000 agents, under Temporal's 2 MB payload limit (the SDK warns from 512 KiB).
@@ -40,10 +38,22 @@ export interface SwarmInjectionInput {
   taskQueue: string;
   /** Docker hosts whose agents can be targeted; each has its own activity queue. */
   dockerHosts: string[];
+  /**
+   * When another injection holds some of the agents: 'wait' (default) queues for them, and the status names who holds
+   * them; 'refuse' fails the injection at once with AGENT_BUSY, before anything changes.
+   */
+  onBusy?: OnBusy;
+  /** Test and benchmark knobs: continue as new sooner than CONTINUE_AS_NEW_AFTER_EVENTS (at least 200). */
+  limits?: { continueAsNewAfterEvents?: number };
 }
+
+export type OnBusy = 'wait' | 'refuse';
+export const ON_BUSY_CHOICES: readonly OnBusy[] = ['wait', 'refuse'];
 
 /** Where one agent ended up. */
 export type AgentOutcome =
+  /** Another injection holds its lease: it waits for it. */
+  | 'waiting'
   | 'pending'
   | 'running'
   | 'injected'
@@ -52,19 +62,36 @@ export type AgentOutcome =
   | 'rolled-back'
   | 'rollback-failed'
   | 'not-found'
+  /** Its own rollback found another injection's program on the agent: nothing was touched. */
+  | 'superseded'
+  | 'reverting'
   /** Was injected, then undone by a swarm-wide rollback (budget, deadline, abort, cancel). */
   | 'reverted'
   | 'revert-failed'
+  /** Was injected, then another injection replaced its program before the swarm-wide rollback: nothing was touched. */
+  | 'revert-superseded'
   /** Never started: the rollout stopped first. */
   | 'skipped';
 
-export const TERMINAL_OUTCOMES: readonly AgentOutcome[] = ['injected', 'failed', 'rolled-back', 'rollback-failed', 'not-found', 'reverted', 'revert-failed', 'skipped'];
+export const TERMINAL_OUTCOMES: readonly AgentOutcome[] = [
+  'injected',
+  'failed',
+  'rolled-back',
+  'rollback-failed',
+  'not-found',
+  'superseded',
+  'reverted',
+  'revert-failed',
+  'revert-superseded',
+  'skipped',
+];
 
 export type SwarmStatus =
   | 'compiling'
   | 'resolving'
   | 'canary'
   | 'rolling-out'
+  | 'waiting-for-agents'
   | 'paused'
   | 'rolling-back'
   | 'succeeded'
@@ -74,7 +101,9 @@ export type SwarmStatus =
   | 'deadline-exceeded'
   | 'aborted'
   | 'cancelled'
-  | 'compile-failed';
+  | 'compile-failed'
+  /** onBusy 'refuse' and another injection held some of the agents: nothing changed. */
+  | 'agent-busy';
 
 export const FINAL_SWARM_STATUSES: readonly SwarmStatus[] = [
   'succeeded',
@@ -85,9 +114,10 @@ export const FINAL_SWARM_STATUSES: readonly SwarmStatus[] = [
   'aborted',
   'cancelled',
   'compile-failed',
+  'agent-busy',
 ];
 
-export type Wave = 'compile' | 'resolve' | 'canary' | 'main' | 'rollback' | 'done';
+export type Wave = 'compile' | 'resolve' | 'lease' | 'canary' | 'main' | 'rollback' | 'done';
 
 export interface TraceSummary {
   lines: TraceLineRecord[];
@@ -99,6 +129,8 @@ export interface TraceSummary {
 /** One trace line as the agent wrote it (docs/agent-protocol.md), kept as parsed JSON. */
 export type TraceLineRecord = Record<string, unknown>;
 
+/** Rows in a swarm's result; the rest are read page by page. */
+export const RESULT_AGENT_ROWS = 500;
 export const MAX_TRACE_LINES_IN_RESULT = 200;
 export const MAX_TRACE_BYTES_IN_RESULT = 32 * 1024;
 
@@ -110,7 +142,9 @@ export interface StepTiming {
 export interface AgentInjectionResult {
   injectionId: string;
   agentId: string;
-  outcome: 'injected' | 'failed' | 'rolled-back' | 'rollback-failed' | 'not-found';
+  outcome: 'injected' | 'failed' | 'rolled-back' | 'rollback-failed' | 'not-found' | 'superseded';
+  /** For 'superseded': the reload (injection) whose program the agent runs now. */
+  supersededBy?: string | null;
   /** Why it failed (absent when injected). */
   error?: { code: string; message: string };
   rollbackError?: { code: string; message: string };
@@ -123,11 +157,21 @@ export interface AgentInjectionResult {
   timings: StepTiming[];
 }
 
+/** Where an injection's program is held (programs by reference): the holder workflow id, and the bytes' identity. */
+export interface ProgramRef {
+  holderWorkflowId: string;
+  sha256: string;
+  programId: string;
+  bytes: number;
+}
+
 export interface AgentInjectionInput {
   injectionId: string;
   agentId: string;
   dockerTaskQueue: string;
-  bytecodeBase64: string;
+  /** Children started by builds before programs by reference carry the bytes; newer ones carry `program`. */
+  bytecodeBase64?: string;
+  program?: ProgramRef;
   programId: string;
   sha256: string;
   traceTimeoutMs: number;
@@ -144,26 +188,14 @@ export interface AgentRollbackInput {
 
 export interface AgentRollbackResult {
   agentId: string;
-  outcome: 'rolled-back' | 'rollback-failed';
+  outcome: 'rolled-back' | 'rollback-failed' | 'superseded';
+  supersededBy?: string | null;
   error?: { code: string; message: string };
   trace: TraceSummary | null;
 }
 
-export interface OutcomeCounts {
-  total: number;
-  pending: number;
-  running: number;
-  injected: number;
-  failedUnchanged: number;
-  rolledBack: number;
-  rollbackFailed: number;
-  notFound: number;
-  reverted: number;
-  revertFailed: number;
-  skipped: number;
-  /** Agents whose own injection failed: failedUnchanged + rolledBack + rollbackFailed + notFound. */
-  failed: number;
-}
+export type { OutcomeCounts } from '../rollout/rollout-core';
+import type { OutcomeCounts } from '../rollout/rollout-core';
 
 export interface AgentStatusEntry {
   agentId: string;
@@ -187,6 +219,18 @@ export interface SwarmProgress {
   run: number;
   rollout: RolloutSettings | null;
   agents: { offset: number; limit: number; total: number; items: AgentStatusEntry[] };
+  /** Agents waiting for another injection's lease, and who holds them (at most 50). */
+  waitingFor?: { agentId: string; holder: string }[];
+  /** Who steered it, newest last (at most 50). */
+  actions?: RecordedAction[];
+}
+
+export interface RecordedAction {
+  at: string;
+  action: 'pause' | 'resume' | 'abort' | 'cancel' | 'set-max-parallel';
+  by: string;
+  requestId?: string;
+  detail?: string;
 }
 
 export interface SwarmInjectionResult {
@@ -196,8 +240,12 @@ export interface SwarmInjectionResult {
   deadlineExceeded: boolean;
   rollout: RolloutSettings | null;
   diagnostics: Diagnostic[];
-  /** Per-agent outcomes (compact). Full results are in each child workflow: `${injectionId}/${agentId}`. */
+  /**
+   * Per-agent outcomes: the first RESULT_AGENT_ROWS only, so the result stays small at 10,000 agents; every row pages
+   * through the progress query (which also answers on a closed injection). Full results are in each child workflow.
+   */
   agents: AgentStatusEntry[];
+  agentsTotal?: number;
   runs: number;
   historyEventsPerRun: number[];
   startedAt: string;

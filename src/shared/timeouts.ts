@@ -31,3 +31,10 @@ export const ROLLBACK_MIN_ATTEMPTS = 5;
 /** Continue-as-new before a run's history passes either bound (Temporal warns at 10,240 events and 10 MiB). */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 6_000;
 export const CONTINUE_AS_NEW_AFTER_BYTES = 4 * 1024 * 1024;
+
+/** How often a lease shard checks that the injections holding its leases still run (a terminated one releases). */
+export const LEASE_HOLDER_CHECK_INTERVAL_MS = 30_000;
+/** A lease shard continues as new past this many events. */
+export const LEASE_SHARD_CONTINUE_AS_NEW_EVENTS = 2_000;
+/** Asking the lease shards: one update per shard. */
+export const LEASE_ACTIVITY_TIMEOUT: Duration = '60 seconds';

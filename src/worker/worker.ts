@@ -1,7 +1,10 @@
 // Builds the injector's Temporal workers: one on the main queue (workflows, compile), one on this Docker host's queue.
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createDockerActivities, createInjectorActivities, DockerActivityDeps, InjectorActivityDeps } from '../../activities';
+import { createLeaseActivities } from '../../activities/lease-activities';
+import { createProgramSource } from './program-source';
 import { dockerHostTaskQueue, mainTaskQueue } from '../shared/task-queues';
 
 /** Where the worker finds the workflow code: a prebuilt bundle (tests) or the workflows folder (bundled at start-up). */
@@ -18,8 +21,8 @@ export interface InjectorWorkersOptions {
   dockerHostName: string;
   workflows: WorkflowSource;
   injectorDeps: InjectorActivityDeps;
-  /** Absent on a process that serves no Docker host. */
-  dockerDeps?: DockerActivityDeps;
+  /** Absent on a process that serves no Docker host. `programs` defaults to fetching from the holders over this connection. */
+  dockerDeps?: Omit<DockerActivityDeps, 'programs'> & Partial<Pick<DockerActivityDeps, 'programs'>>;
   /**
    * False for a process that serves only its Docker host's queue (workflows run elsewhere). The SDK allows one worker
    * per task queue in a process, so two hosts served from one process share a single main-queue worker.
@@ -43,6 +46,8 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
       ? { workflowBundle: { codePath: options.workflows.bundlePath } }
       : { workflowBundle: await bundleWorkflowCode({ workflowsPath: options.workflows.workflowsPath, logger: QUIET_BUNDLER_LOGGER }) };
   const workers: Worker[] = [];
+  // Activities that talk to Temporal themselves (program holders, lease shards) share the worker's connection.
+  const client = new Client({ connection: options.connection, namespace: options.namespace });
   if (options.serveMainQueue !== false) {
     workers.push(
       await Worker.create({
@@ -50,7 +55,10 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         namespace: options.namespace,
         taskQueue: mainTaskQueue(options.taskQueue),
         ...workflowOptions,
-        activities: createInjectorActivities(options.injectorDeps),
+        activities: {
+          ...createInjectorActivities({ client, taskQueue: mainTaskQueue(options.taskQueue), ...options.injectorDeps }),
+          ...createLeaseActivities({ client, taskQueue: mainTaskQueue(options.taskQueue) }),
+        },
         ...options.tuning,
       }),
     );
@@ -63,7 +71,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         taskQueue: dockerHostTaskQueue(options.taskQueue, options.dockerHostName),
         // The per-agent workflows run here too, next to the engine, so their short steps can be local activities.
         ...workflowOptions,
-        activities: createDockerActivities(options.dockerDeps),
+        activities: createDockerActivities({ programs: createProgramSource(client), ...options.dockerDeps }),
         ...options.tuning,
       }),
     );

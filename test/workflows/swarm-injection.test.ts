@@ -129,7 +129,8 @@ describe('swarmInjection on real agents', () => {
     for (const agent of ten) expect(await programOf(agent)).toBe(previous);
     for (const entry of result.agents.filter((a) => a.outcome === 'reverted')) {
       const revert = await injector.client.workflow.getHandle<typeof agentRollbackWorkflow>(rollbackWorkflowId(injectionId, entry.agentId)).result();
-      expect(revert.trace?.final).toMatchObject({ status: 'completed', programId: previous });
+      if (!revert.trace) console.log("DEBUG revert", JSON.stringify(revert), JSON.stringify(entry));
+      expect(revert.trace?.final).toMatchObject({ status: "completed", programId: previous });
     }
     expect(result.agents.every((a) => ['reverted', 'rolled-back', 'skipped'].includes(a.outcome))).toBe(true);
     await replays(injectionId);
