@@ -5,7 +5,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../../src/config';
 import { createAgentChannel, createDockerAdapter, DockerAdapter, AgentChannel } from '../../src/docker';
 import { createLogger } from '../../src/shared/logger';
-import type { AgentInjectionResult, Priority, SwarmInjectionInput, SwarmInjectionResult, TargetSelector } from '../../src/shared/injection-types';
+import type { AgentInjectionResult, OnBusy, Priority, SwarmInjectionInput, SwarmInjectionResult, TargetSelector } from '../../src/shared/injection-types';
 import { childWorkflowId, PRIORITY_KEY } from '../../src/shared/injection-types';
 import { INJECTION_ID } from '../../src/shared/search-attributes';
 import { mainTaskQueue } from '../../src/shared/task-queues';
@@ -18,7 +18,15 @@ export interface TestInjector {
   client: Client;
   docker: DockerAdapter;
   channel: AgentChannel;
-  startSwarm(options: { source: string; targets: TargetSelector; context?: Record<string, unknown>; priority?: Priority; injectionId?: string }): Promise<WorkflowHandle<typeof swarmInjectionWorkflow>>;
+  startSwarm(options: {
+    source: string;
+    targets: TargetSelector;
+    context?: Record<string, unknown>;
+    priority?: Priority;
+    injectionId?: string;
+    onBusy?: OnBusy;
+    limits?: SwarmInjectionInput['limits'];
+  }): Promise<WorkflowHandle<typeof swarmInjectionWorkflow>>;
   runSwarm(options: Parameters<TestInjector['startSwarm']>[0]): Promise<SwarmInjectionResult>;
   agentResult(injectionId: string, agentId: string): Promise<AgentInjectionResult>;
   /** Stops the in-process workers (a graceful drain), e.g. before a separate worker process takes over. */
@@ -79,6 +87,8 @@ export async function startTestInjector(options: {
       requestedBy: 'jest',
       taskQueue: config.taskQueue,
       dockerHosts: [config.dockerHostName],
+      ...(swarm.onBusy ? { onBusy: swarm.onBusy } : {}),
+      ...(swarm.limits ? { limits: swarm.limits } : {}),
     };
     return client.workflow.start(swarmInjectionWorkflow, {
       workflowId: injectionId,
