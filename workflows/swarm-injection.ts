@@ -80,6 +80,8 @@ interface CarriedState {
   /** A stop that came before the rollout began (abort or cancel while compiling or resolving). */
   earlyStop: StopReason | null;
   earlyPause: boolean;
+  /** A maxParallel set before the rollout began: the core takes it when it starts. */
+  earlyMaxParallel: number | null;
   rollout: RolloutState | null;
   /** Lease shards this injection asked: released at the end. */
   leaseShards: number[];
@@ -108,6 +110,7 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
     stage: 'compile',
     earlyStop: null,
     earlyPause: false,
+    earlyMaxParallel: null,
     rollout: null,
     leaseShards: [],
     run: 1,
@@ -163,7 +166,12 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
     setMaxParallelUpdate,
     (value: number, action?: OperatorAction) => {
       record('set-max-parallel', action, String(value));
-      const previous = core ? core.setMaxParallel(value) : (state.program?.rollout.maxParallel ?? value);
+      if (core) {
+        changed++;
+        return core.setMaxParallel(value);
+      }
+      const previous = state.earlyMaxParallel ?? state.program?.rollout.maxParallel ?? 1;
+      state.earlyMaxParallel = value;
       changed++;
       return previous;
     },
@@ -217,7 +225,7 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
       status: status(),
       wave: wave(),
       paused: core ? core.state.paused : state.earlyPause,
-      maxParallel: core ? core.maxParallel : (r?.maxParallel ?? 1),
+      maxParallel: core ? core.maxParallel : (state.earlyMaxParallel ?? r?.maxParallel ?? 1),
       counts: core ? core.counts() : emptyCounts(),
       failureBudget: core ? core.failureBudget() : 0,
       deadline: state.deadlineAt === null ? null : new Date(state.deadlineAt).toISOString(),
@@ -428,6 +436,7 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
       state.rollout = initialState({ agentIds: ordered, found, duplicates, settings: { maxParallel: program.rollout.maxParallel, maxFailures: program.rollout.maxFailures, canary: program.rollout.canary } });
       core = new Rollout(state.rollout);
       if (state.earlyPause) core.pause();
+      if (state.earlyMaxParallel !== null) core.setMaxParallel(state.earlyMaxParallel);
       state.stage = 'lease';
       setStatus();
     }

@@ -27,7 +27,11 @@ export interface FleetDriver {
   /** How many reloads each agent acted on, per reload id: the "injected twice" check. */
   reloadsActedOn(agentId: string): number;
   current(agentId: string): CurrentProgramRef | null;
+  /** Size of the program file the agent runs now (0: none). */
+  programBytes(agentId: string): number;
   agentIds(): string[];
+  /** The key its agents verify programs with. */
+  signingKey: Buffer;
 }
 
 export function createFleetDriver(options: { count: number; group: string; signingKey: Buffer }): FleetDriver {
@@ -160,6 +164,8 @@ export function createFleetDriver(options: { count: number; group: string; signi
     channel,
     reloadsActedOn: (agentId) => agents.get(agentId)?.injections ?? 0,
     current: (agentId) => agents.get(agentId)?.current ?? null,
+    programBytes: (agentId) => agents.get(agentId)?.files.get('/app/injected-programs/program.bc')?.length ?? 0,
     agentIds: () => [...agents.keys()],
+    signingKey: options.signingKey,
   };
 }

@@ -140,7 +140,7 @@ export async function expectAccountedFor(client: Client, result: SwarmInjectionR
   expect(result.counts.total).toBe(agents.length);
   expect(result.counts.pending + result.counts.running).toBe(0);
   const c = result.counts;
-  expect(c.injected + c.failedUnchanged + c.rolledBack + c.rollbackFailed + c.notFound + c.reverted + c.revertFailed + c.skipped).toBe(agents.length);
+  expect(c.injected + c.failedUnchanged + c.rolledBack + c.rollbackFailed + c.notFound + c.superseded + c.reverted + c.revertFailed + c.revertSuperseded + c.skipped).toBe(agents.length);
   const children = new Map<string, AgentInjectionResult>();
   for (const row of result.agents) {
     expect(TERMINAL_OUTCOMES).toContain(row.outcome);
@@ -149,7 +149,7 @@ export async function expectAccountedFor(client: Client, result: SwarmInjectionR
     const child = await client.workflow.getHandle(row.childWorkflowId).result() as AgentInjectionResult;
     children.set(row.agentId, child);
     // A swarm-wide revert rewrites an injected child's row; otherwise the row is the child's own outcome.
-    const expectedChild = row.outcome === 'reverted' || row.outcome === 'revert-failed' ? 'injected' : row.outcome;
+    const expectedChild = row.outcome === 'reverted' || row.outcome === 'revert-failed' || row.outcome === 'revert-superseded' ? 'injected' : row.outcome;
     expect({ agentId: row.agentId, outcome: child.outcome }).toEqual({ agentId: row.agentId, outcome: expectedChild });
   }
   return children;
@@ -164,13 +164,17 @@ export async function expectAgentsRun(channel: AgentChannel, adapter: DockerAdap
   const wanted: Record<string, unknown> = {};
   for (const agent of agents) {
     const current = await channel.current(agent.containerId);
+    const log = await agentLog(adapter, agent.containerId);
     const finals = await finalLineCounts(adapter, agent.containerId);
     actual[agent.agentId] = { program: current?.programId ?? null, forwardFinals: finals.get(injectionId) ?? 0, rollbackFinals: finals.get(rollbackReloadId(injectionId)) ?? 0 };
     const program = expected(agent);
+    // An agent whose run failed put the replaced program back itself (revertedTo): the compare-and-swap rollback
+    // then finds nothing to undo and reloads nothing.
+    const revertedItself = log.some((line) => line.injectionId === injectionId && line.final === true && line.status === 'error' && 'revertedTo' in line);
     wanted[agent.agentId] = {
       program,
       forwardFinals: 1,
-      rollbackFinals: program === injectionId ? 0 : 1,
+      rollbackFinals: program === injectionId || revertedItself ? 0 : 1,
     };
   }
   expect(actual).toEqual(wanted);

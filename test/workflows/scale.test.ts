@@ -1,69 +1,152 @@
 // 10,000 agents in one injection, on the real dev server, with the in-process fleet driver (bench/fleet) standing in
-// for the Docker engine: proves continue-as-new keeps every run's history under Temporal's warning limit.
+// for the Docker engine: proves continue-as-new keeps every run's history under Temporal's warning limit, that the
+// program travels by reference (no event carries it but its holder's start), and that a cancel at scale reverts
+// every agent even when the rollback itself has to continue as new.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createFleetDriver } from '../../bench/fleet/fleet-driver';
+import type { Client } from '@temporalio/client';
+import { createFleetDriver, FleetDriver } from '../../bench/fleet/fleet-driver';
 import { createLogger } from '../../src/shared/logger';
-import type { SwarmInjectionInput } from '../../src/shared/injection-types';
+import type { SwarmInjectionInput, SwarmInjectionResult } from '../../src/shared/injection-types';
 import { INJECTION_ID } from '../../src/shared/search-attributes';
 import { mainTaskQueue } from '../../src/shared/task-queues';
-import { createInjectorWorkers } from '../../src/worker/worker';
-import { swarmInjectionWorkflow } from '../../workflows';
+import { createInjectorWorkers, InjectorWorkers } from '../../src/worker/worker';
+import { progressQuery, programHolderWorkflowId, swarmInjectionWorkflow } from '../../workflows';
 import { testClient, testConfig, testNativeConnection, testWorkflowBundle } from '../support/temporal';
 
 const AGENTS = Number(process.env.OPENCLAW_SCALE_AGENTS ?? 10_000);
+const CANCEL_AGENTS = 2_000;
 const HISTORY_WARNING_EVENTS = 10_240;
+/** The swarm's result must stay well under the SDK's 512 KiB payload warning at 10,000 agents. */
+const RESULT_BOUND_BYTES = 512 * 1024;
+/** Big strings behind a branch no agent takes: the largest program the 256 KiB source bound allows, yet few VM steps. */
+const BIG_STRING_CHARS = 60_000;
+const BIG_BLOCKS = 4;
 
-it(`injects ${AGENTS} simulated agents in one injection, every run's history under ${HISTORY_WARNING_EVENTS} events`, async () => {
-  const signingKey = randomBytes(32);
-  const fleet = createFleetDriver({ count: AGENTS, group: 'scale', signingKey });
+function bigProgram(group: string, maxParallel: number): string {
+  const blocks = Array.from({ length: BIG_BLOCKS }, (_, i) => `WHEN agent.agent_id == "nobody-${i}" {\n  SIMULATE_FAILURE { MESSAGE: "${'x'.repeat(BIG_STRING_CHARS)}" }\n}`);
+  return [`OPTIMIZE_THROUGHPUT {\n  TARGET: ${group}\n  MAX_PARALLEL: ${maxParallel}\n  CANARY: 1%\n  DEADLINE: 2h\n}`, ...blocks].join('\n');
+}
+
+/** The largest payload one event of a workflow's history carries (bytes of its attributes as JSON). */
+async function largestEventBytes(client: Client, workflowId: string, runId?: string): Promise<number> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  let largest = 0;
+  for (const event of history.events ?? []) largest = Math.max(largest, Buffer.byteLength(JSON.stringify(event)));
+  return largest;
+}
+
+async function withFleet<T>(fleet: FleetDriver, fn: (client: Client, config: ReturnType<typeof testConfig>) => Promise<T>): Promise<T> {
   const config = testConfig();
   const logger = createLogger({ level: 'error', component: 'scale' });
   const connection = await testNativeConnection();
-  const workers = await createInjectorWorkers({
+  const workers: InjectorWorkers = await createInjectorWorkers({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     dockerHostName: config.dockerHostName,
     workflows: testWorkflowBundle(),
-    injectorDeps: { logger, signingKey },
+    injectorDeps: { logger, signingKey: fleet.signingKey },
     dockerDeps: { hostName: config.dockerHostName, logger, docker: fleet.docker, channel: fleet.channel },
     tuning: { maxConcurrentActivityTaskExecutions: 400, maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: 2_000 },
   });
   const { client, close } = await testClient();
   const running = workers.run();
   try {
-    const injectionId = `scale-${randomUUID()}`;
-    const input: SwarmInjectionInput = {
-      injectionId,
-      source: 'OPTIMIZE_THROUGHPUT {\n  TARGET: scale\n  MAX_PARALLEL: 500\n  CANARY: 1%\n  DEADLINE: 2h\n}',
-      context: {},
-      targets: null,
-      priority: 'medium',
-      requestedBy: 'scale-test',
-      taskQueue: config.taskQueue,
-      dockerHosts: [config.dockerHostName],
-    };
-    const started = Date.now();
-    const result = await client.workflow.execute(swarmInjectionWorkflow, {
-      workflowId: injectionId,
-      taskQueue: mainTaskQueue(config.taskQueue),
-      args: [input],
-      typedSearchAttributes: [{ key: INJECTION_ID, value: injectionId }],
-    });
-    const seconds = (Date.now() - started) / 1000;
-    console.log(JSON.stringify({ scale: AGENTS, seconds, agentsPerSecond: AGENTS / seconds, runs: result.runs, historyEventsPerRun: result.historyEventsPerRun }));
-    expect(result.status).toBe('succeeded');
-    expect(result.counts).toMatchObject({ total: AGENTS, injected: AGENTS, failed: 0 });
-    expect(result.runs).toBe(result.historyEventsPerRun.length);
-    expect(Math.max(...result.historyEventsPerRun)).toBeLessThan(HISTORY_WARNING_EVENTS);
-    for (const agentId of fleet.agentIds()) {
-      expect(fleet.reloadsActedOn(agentId)).toBe(1);
-      expect(fleet.current(agentId)?.programId).toBe(injectionId);
-    }
+    return await fn(client, config);
   } finally {
     workers.shutdown();
     await running;
     await close();
     await connection.close();
   }
+}
+
+function swarmInput(config: ReturnType<typeof testConfig>, injectionId: string, source: string, limits?: SwarmInjectionInput['limits']): SwarmInjectionInput {
+  return {
+    injectionId,
+    source,
+    context: {},
+    targets: null,
+    priority: 'medium',
+    requestedBy: 'scale-test',
+    taskQueue: config.taskQueue,
+    dockerHosts: [config.dockerHostName],
+    ...(limits ? { limits } : {}),
+  };
+}
+
+it(`injects ${AGENTS} simulated agents with a large program at MAX_PARALLEL 1000, every run's history under ${HISTORY_WARNING_EVENTS} events`, async () => {
+  const fleet = createFleetDriver({ count: AGENTS, group: 'scale', signingKey: randomBytes(32) });
+  await withFleet(fleet, async (client, config) => {
+    const injectionId = `scale-${randomUUID()}`;
+    const started = Date.now();
+    const result = await client.workflow.execute(swarmInjectionWorkflow, {
+      workflowId: injectionId,
+      taskQueue: mainTaskQueue(config.taskQueue),
+      args: [swarmInput(config, injectionId, bigProgram('scale', 1_000))],
+      typedSearchAttributes: [{ key: INJECTION_ID, value: injectionId }],
+    });
+    const seconds = (Date.now() - started) / 1000;
+    const firstRun = (await client.workflow.getHandle(injectionId).describe()).runId;
+    const programBytes = fleet.programBytes(fleet.agentIds()[0]);
+    const largest = {
+      holder: await largestEventBytes(client, programHolderWorkflowId(injectionId)),
+      swarmLastRun: await largestEventBytes(client, injectionId, firstRun),
+      child: await largestEventBytes(client, `${injectionId}/${fleet.agentIds()[0]}`),
+    };
+    const resultBytes = Buffer.byteLength(JSON.stringify(result));
+    console.log(JSON.stringify({ scale: AGENTS, seconds, agentsPerSecond: AGENTS / seconds, runs: result.runs, historyEventsPerRun: result.historyEventsPerRun, programBytes, largestEventBytes: largest, resultBytes }));
+    expect(result.status).toBe('succeeded');
+    expect(result.counts).toMatchObject({ total: AGENTS, injected: AGENTS, failed: 0 });
+    expect(result.runs).toBe(result.historyEventsPerRun.length);
+    expect(Math.max(...result.historyEventsPerRun)).toBeLessThan(HISTORY_WARNING_EVENTS);
+    expect(resultBytes).toBeLessThan(RESULT_BOUND_BYTES);
+    // One copy of the program, in its holder: no swarm or child event carries it.
+    expect(programBytes).toBeGreaterThan(BIG_BLOCKS * BIG_STRING_CHARS);
+    expect(largest.holder).toBeGreaterThan(programBytes);
+    expect(largest.swarmLastRun).toBeLessThan(programBytes);
+    expect(largest.child).toBeLessThan(programBytes);
+    // Every row pages through the progress query of the closed injection.
+    const lastPage = await client.workflow.getHandle(injectionId).query(progressQuery, { offset: AGENTS - 10, limit: 500 });
+    expect(lastPage.agents.items).toHaveLength(10);
+    for (const agentId of fleet.agentIds()) {
+      expect(fleet.reloadsActedOn(agentId)).toBe(1);
+      expect(fleet.current(agentId)?.programId).toBe(injectionId);
+    }
+  });
+}, 1_800_000);
+
+it(`a cancel of ${CANCEL_AGENTS} agents mid-rollout reverts every one, though the rollback continues as new`, async () => {
+  const fleet = createFleetDriver({ count: CANCEL_AGENTS, group: 'cancel', signingKey: randomBytes(32) });
+  await withFleet(fleet, async (client, config) => {
+    const injectionId = `scale-cancel-${randomUUID()}`;
+    const handle = await client.workflow.start(swarmInjectionWorkflow, {
+      workflowId: injectionId,
+      taskQueue: mainTaskQueue(config.taskQueue),
+      args: [swarmInput(config, injectionId, 'OPTIMIZE_THROUGHPUT {\n  TARGET: cancel\n  MAX_PARALLEL: 100\n  CANARY: 0\n}', { continueAsNewAfterEvents: 1_000 })],
+      typedSearchAttributes: [{ key: INJECTION_ID, value: injectionId }],
+    });
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const progress = await handle.query(progressQuery, { limit: 1 });
+      if (progress.counts.injected >= CANCEL_AGENTS / 2) break;
+      if (Date.now() > deadline) throw new Error(`never reached ${CANCEL_AGENTS / 2} injected`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await handle.cancel();
+    // The run that took the cancel re-raises it; a run after a continue-as-new ends with the status 'cancelled'.
+    const result = await client.workflow
+      .getHandle<typeof swarmInjectionWorkflow>(injectionId)
+      .result()
+      .then(
+        (r: SwarmInjectionResult) => r,
+        () => null,
+      );
+    const final = await client.workflow.getHandle(injectionId).query(progressQuery, { limit: 1 });
+    console.log(JSON.stringify({ cancelAtScale: CANCEL_AGENTS, runs: final.run, status: result?.status ?? 'CANCELLED', counts: final.counts }));
+    expect(final.run).toBeGreaterThan(1);
+    expect(final.counts.injected).toBe(0);
+    expect(final.counts.reverting + final.counts.running + final.counts.pending).toBe(0);
+    for (const agentId of fleet.agentIds()) expect(fleet.current(agentId)?.programId ?? null).toBeNull();
+  });
 }, 1_800_000);
