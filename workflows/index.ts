@@ -2,3 +2,4 @@
 export * from './ping';
 export * from './agent-injection';
 export * from './swarm-injection';
+export * from './resolve-targets';

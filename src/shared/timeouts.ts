@@ -31,3 +31,11 @@ export const ROLLBACK_MIN_ATTEMPTS = 5;
 /** Continue-as-new before a run's history passes either bound (Temporal warns at 10,240 events and 10 MiB). */
 export const CONTINUE_AS_NEW_AFTER_EVENTS = 6_000;
 export const CONTINUE_AS_NEW_AFTER_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A dry run's target lookup (resolveTargetsWorkflow): each host's listAgents, from scheduling to its answer, once (no
+ * retry); the whole workflow; and how long the gateway waits for it before answering 503 WORKERS_UNAVAILABLE.
+ */
+export const RESOLVE_TARGETS_HOST_TIMEOUT: Duration = '5 seconds';
+export const RESOLVE_TARGETS_WORKFLOW_TIMEOUT: Duration = '15 seconds';
+export const RESOLVE_TARGETS_WAIT_MS = 8_000;
