@@ -146,7 +146,7 @@ export async function run(): Promise<void> {
     const helloPost = await throughput({ method: 'POST', url: `${baseline.url}/`, body: compileBody });
     rows.push(['Express hello-world POST / (same body as /compile)', `${helloPost.rps.toFixed(0)} req/s`, `${helloPost.requests} requests`]);
     const health = await throughput({ method: 'GET', url: `${gateway.url}/health` }, healthStatus);
-    rows.push([`GET /health (answers ${healthStatus}; probes Temporal, Docker, task queues)`, `${health.rps.toFixed(0)} req/s`, `${(health.rps / helloGet.rps).toFixed(3)} × hello GET`]);
+    rows.push([`GET /health (answers ${healthStatus}; Temporal and task queues, cached 2 s)`, `${health.rps.toFixed(0)} req/s`, `${(health.rps / helloGet.rps).toFixed(3)} × hello GET`]);
     const compile = await throughput({ method: 'POST', url: `${gateway.url}/compile`, body: compileBody });
     rows.push(['POST /compile (typical program)', `${compile.rps.toFixed(0)} req/s`, `${(compile.rps / helloPost.rps).toFixed(3)} × hello POST`]);
 
