@@ -17,7 +17,9 @@ beforeAll(async () => {
   agents = await startAgents(10, { name: 'gateway' });
   const config = testConfig({ OPENCLAW_SIGNING_KEY: agents.signingKey.toString('hex'), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
   workers = await startWorkers({ config, temporalAddress: testTemporalAddress(), logger, workflows: testWorkflowBundle() });
-  gateway = await startGateway({ config, temporalAddress: testTemporalAddress(), logger, port: 0 });
+  // The gateway is given no usable Docker engine (it needs none: the workers resolve targets), and the workers' signing
+  // key all the same (it must not use it: its dry runs are refused below).
+  gateway = await startGateway({ config: { ...config, dockerHost: 'unix:///nonexistent/docker.sock' }, temporalAddress: testTemporalAddress(), logger, port: 0 });
 }, 180_000);
 
 afterAll(async () => {
