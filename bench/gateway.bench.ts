@@ -8,10 +8,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import express, { Express } from 'express';
-import { createDockerAdapter } from '../src/docker';
 import { createApp } from '../src/gateway/app';
+import { createHealthProbes } from '../src/gateway/health';
 import { createInjectionService } from '../src/gateway/injection-service';
 import { createGatewayMetrics } from '../src/gateway/metrics';
+import { createProgramChecker } from '../src/gateway/program-check';
+import { createTargetResolver } from '../src/gateway/target-resolver';
+import { fullGrant } from '../src/shared/api-tokens';
 import { createLogger } from '../src/shared/logger';
 import { findTemporalCli, freePort, startDevServer } from '../src/temporal/dev-server';
 import { TYPICAL_PROGRAM } from './compile.bench';
@@ -26,6 +29,7 @@ export const BENCH_CONCURRENCY = 16;
 /** Start-latency samples: sequential POST /inject-swarm calls (each starts a workflow; no worker runs them). */
 export const START_LATENCY_SAMPLES = 300;
 const TOKEN = 'b'.repeat(40);
+const UNLIMITED = { burstRequests: 1e9, refillPerSecond: 1e9 };
 
 interface Server {
   url: string;
@@ -107,19 +111,18 @@ export async function run(): Promise<void> {
     const logger = createLogger({ level: 'error', component: 'gateway-bench' });
     const metrics = createGatewayMetrics();
     const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
-    const docker = createDockerAdapter({ dockerHost: process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock' });
     const injections = createInjectionService({ client, taskQueue, dockerHosts: ['local'], metrics, logger });
     closeInjections = () => injections.close();
     const gatewayApp = createApp({
-      health: { client, namespace: 'default', taskQueue, dockerHostName: 'local', dockerPing: () => docker.ping() },
-      apiTokens: [TOKEN],
+      health: createHealthProbes({ client, namespace: 'default', taskQueue, dockerHosts: ['local'], logger }),
+      apiTokens: [fullGrant(TOKEN)],
       logger,
       injections,
-      signingKey: randomBytes(32),
-      docker,
+      programs: createProgramChecker(),
+      targets: createTargetResolver({ client, taskQueue, dockerHosts: ['local'] }),
       metrics,
       // The bench measures the gateway's work, not its rate limit.
-      rateLimit: { burstRequests: 1e9, refillPerSecond: 1e9 },
+      rateLimits: { mutating: UNLIMITED, compile: UNLIMITED, read: UNLIMITED },
     });
     const hello = express();
     hello.disable('x-powered-by');
@@ -143,7 +146,7 @@ export async function run(): Promise<void> {
     const helloPost = await throughput({ method: 'POST', url: `${baseline.url}/`, body: compileBody });
     rows.push(['Express hello-world POST / (same body as /compile)', `${helloPost.rps.toFixed(0)} req/s`, `${helloPost.requests} requests`]);
     const health = await throughput({ method: 'GET', url: `${gateway.url}/health` }, healthStatus);
-    rows.push([`GET /health (answers ${healthStatus}; probes Temporal, Docker, task queues)`, `${health.rps.toFixed(0)} req/s`, `${(health.rps / helloGet.rps).toFixed(3)} × hello GET`]);
+    rows.push([`GET /health (answers ${healthStatus}; Temporal and task queues, cached 2 s)`, `${health.rps.toFixed(0)} req/s`, `${(health.rps / helloGet.rps).toFixed(3)} × hello GET`]);
     const compile = await throughput({ method: 'POST', url: `${gateway.url}/compile`, body: compileBody });
     rows.push(['POST /compile (typical program)', `${compile.rps.toFixed(0)} req/s`, `${(compile.rps / helloPost.rps).toFixed(3)} × hello POST`]);
 

@@ -1,6 +1,9 @@
 // The one place settings come from: read from the environment once, validated, frozen. Documented in docs/configuration.md.
 import path from 'node:path';
 import { MIN_SIGNING_KEY_BYTES } from './bytecode/format';
+import { ApiTokenGrant, parseApiTokens } from './shared/api-tokens';
+
+export { MIN_API_TOKEN_CHARS } from './shared/api-tokens';
 
 export interface Config {
   /** host:port of an existing Temporal frontend; undefined means "start the embedded dev server". */
@@ -18,8 +21,11 @@ export interface Config {
   dockerCertPath: string | undefined;
   gatewayHost: string;
   gatewayPort: number;
-  apiTokens: string[];
+  /** Bearer tokens with their scopes (OPENCLAW_API_TOKENS); empty: dev mode generates one, or the gateway refuses to start. */
+  apiTokens: ApiTokenGrant[];
   insecureDev: boolean;
+  /** Gateway: key of the MAC that seals page tokens; undefined means a random key per gateway process. */
+  pageTokenSecret: Buffer | undefined;
   dataDir: string;
   /** HMAC key shared with the agents; undefined in dev means "generate one into the data dir". */
   signingKey: Buffer | undefined;
@@ -45,7 +51,6 @@ export interface Config {
 /** The most slots of one kind a worker may be given. */
 export const MAX_WORKER_SLOTS = 5_000;
 
-export const MIN_API_TOKEN_CHARS = 32;
 /** Docker hosts one gateway may spread a swarm over (each is one resolve activity per injection). */
 export const MAX_DOCKER_HOSTS = 64;
 const DOCKER_HOST_NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -80,6 +85,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     apiTokens: read.tokens('OPENCLAW_API_TOKENS'),
     insecureDev: read.boolean('OPENCLAW_INSECURE_DEV', false),
     dataDir: path.resolve(cwd, read.string('OPENCLAW_DATA_DIR', '.data', /.+/, 'a directory path')),
+    pageTokenSecret: read.key('OPENCLAW_PAGE_TOKEN_SECRET'),
     signingKey: read.key('OPENCLAW_SIGNING_KEY'),
     temporalCliPath: read.optional('TEMPORAL_CLI_PATH', /.+/, 'path to the temporal CLI binary'),
     devServerPort: read.port('OPENCLAW_DEV_SERVER_PORT', 7233),
@@ -194,16 +200,13 @@ class EnvReader {
     return this.problems.length === problemsBefore ? items : undefined;
   }
 
-  tokens(name: string): string[] {
+  /** Comma-separated `TOKEN[@SCOPES]` entries (src/shared/api-tokens.ts); a problem names the entry by position, never its token. */
+  tokens(name: string): ApiTokenGrant[] {
     const value = this.raw(name);
     if (value === undefined) return [];
-    const tokens = value.split(',').map((t) => t.trim()).filter((t) => t !== '');
-    tokens.forEach((token, i) => {
-      if (token.length < MIN_API_TOKEN_CHARS || !/^[\x21-\x7e]+$/.test(token)) {
-        this.problems.push(`${name}: token #${i + 1} must be at least ${MIN_API_TOKEN_CHARS} printable characters with no spaces (got ${token.length})`);
-      }
-    });
-    return tokens;
+    const { grants, problems } = parseApiTokens(value);
+    this.problems.push(...problems.map((p) => `${name}: ${p}`));
+    return grants;
   }
 
   key(name: string): Buffer | undefined {

@@ -6,8 +6,13 @@ import { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config';
 import { createAgentChannel, createDockerAdapter } from './docker';
 import { createApp } from './gateway/app';
+import { createHealthProbes } from './gateway/health';
 import { createInjectionService } from './gateway/injection-service';
 import { createGatewayMetrics } from './gateway/metrics';
+import { createProgramChecker } from './gateway/program-check';
+import { createTargetResolver } from './gateway/target-resolver';
+import { ApiTokenGrant, fullGrant } from './shared/api-tokens';
+import { writeDevToken } from './shared/dev-token';
 import type { Logger } from './shared/logger';
 import { loadSigningKey } from './shared/signing-key';
 import { dockerHostTaskQueue, mainTaskQueue } from './shared/task-queues';
@@ -21,10 +26,24 @@ const IDLE_SWEEP_MS = 50;
 export class InsecureGatewayError extends Error {
   constructor() {
     super(
-      'no API token is configured (OPENCLAW_API_TOKENS) and OPENCLAW_INSECURE_DEV is not set: refusing to start a gateway that anyone could use. ' +
-        'Set OPENCLAW_API_TOKENS to one or more comma-separated tokens of at least 32 characters.',
+      'no API token is configured (OPENCLAW_API_TOKENS) and OPENCLAW_INSECURE_DEV is not set: refusing to start a gateway without tokens. ' +
+        'Set OPENCLAW_API_TOKENS to one or more comma-separated tokens of at least 32 characters (docs/configuration.md), ' +
+        'or set OPENCLAW_INSECURE_DEV=1 on your own machine for a generated dev token.',
     );
     this.name = 'InsecureGatewayError';
+  }
+}
+
+/** Interfaces dev mode may listen on. */
+export const LOOPBACK_INTERFACES: readonly string[] = ['127.0.0.1', 'localhost', '::1'];
+
+export class DevModeNotLoopbackError extends Error {
+  constructor(host: string) {
+    super(
+      `dev mode (OPENCLAW_INSECURE_DEV with no OPENCLAW_API_TOKENS) listens on loopback only, but OPENCLAW_GATEWAY_HOST is ${JSON.stringify(host)}. ` +
+        `Use ${LOOPBACK_INTERFACES.join(', ')}, or set OPENCLAW_API_TOKENS to serve other machines.`,
+    );
+    this.name = 'DevModeNotLoopbackError';
   }
 }
 
@@ -81,48 +100,55 @@ export async function startWorkers(options: {
 
 export interface RunningGateway {
   url: string;
+  /** Dev mode only: the generated token (show it once) and the file the CLI finds it in. */
+  devToken?: { token: string; file: string };
   stop(): Promise<void>;
 }
 
 export async function startGateway(options: { config: Config; temporalAddress: string; logger: Logger; port?: number }): Promise<RunningGateway> {
   const { config, logger } = options;
-  if (config.apiTokens.length === 0) {
+  let apiTokens: ApiTokenGrant[] = config.apiTokens;
+  let devToken: RunningGateway['devToken'];
+  if (apiTokens.length === 0) {
     if (!config.insecureDev) throw new InsecureGatewayError();
-    logger.warn('INSECURE DEV MODE: no API token configured, every gateway route is open to anyone who can reach it', {
-      host: config.gatewayHost,
-      port: config.gatewayPort,
-    });
+    if (!LOOPBACK_INTERFACES.includes(config.gatewayHost)) throw new DevModeNotLoopbackError(config.gatewayHost);
+    devToken = writeDevToken(config.dataDir);
+    apiTokens = [fullGrant(devToken.token)];
+    logger.warn('dev mode: a generated token, loopback only, Host checked; set OPENCLAW_API_TOKENS for anything else', { tokenFile: devToken.file });
   }
-  const docker = dockerAdapterFor(config);
   const connection = await Connection.connect({ address: options.temporalAddress });
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const gatewayLogger = logger.child({ component: 'gateway' });
   const metrics = createGatewayMetrics();
-  const injections = createInjectionService({ client, taskQueue: config.taskQueue, dockerHosts: config.dockerHosts, metrics, logger: gatewayLogger });
+  const injections = createInjectionService({
+    client,
+    taskQueue: config.taskQueue,
+    dockerHosts: config.dockerHosts,
+    metrics,
+    logger: gatewayLogger,
+    pageTokenSecret: config.pageTokenSecret,
+  });
+  let listeningPort = 0;
   const app = createApp({
-    apiTokens: config.apiTokens,
+    apiTokens,
     logger: gatewayLogger,
     injections,
-    signingKey: loadSigningKey(config).key,
-    docker,
+    programs: createProgramChecker(),
+    targets: createTargetResolver({ client, taskQueue: config.taskQueue, dockerHosts: config.dockerHosts }),
     metrics,
-    health: {
-      client,
-      namespace: config.temporalNamespace,
-      taskQueue: config.taskQueue,
-      dockerHostName: config.dockerHostName,
-      dockerPing: () => docker.ping(),
-    },
+    health: createHealthProbes({ client, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dockerHosts: config.dockerHosts, logger: gatewayLogger }),
+    ...(devToken ? { loopbackHostPort: () => listeningPort } : {}),
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? config.gatewayPort, config.gatewayHost, () => resolve());
   });
-  const { port } = server.address() as AddressInfo;
-  const shownHost = config.gatewayHost === '0.0.0.0' ? 'localhost' : config.gatewayHost;
+  listeningPort = (server.address() as AddressInfo).port;
+  const shownHost = config.gatewayHost === '0.0.0.0' ? 'localhost' : config.gatewayHost === '::1' ? '[::1]' : config.gatewayHost;
   return {
-    url: `http://${shownHost}:${port}`,
+    url: `http://${shownHost}:${listeningPort}`,
+    ...(devToken ? { devToken } : {}),
     stop: async () => {
       // Stop accepting first; then end the long polls, so a client waiting on `?wait=true` gets its answer now
       // instead of holding the close until the connections are cut; then let the other requests finish.
@@ -154,6 +180,7 @@ function closeServer(server: http.Server): Promise<void> {
 
 export interface RunningInjector {
   gatewayUrl: string;
+  devToken?: RunningGateway['devToken'];
   taskQueues: string[];
   workersDone: Promise<void>;
   stop(): Promise<void>;
@@ -171,6 +198,7 @@ export async function startInjector(options: { config: Config; temporalAddress: 
   }
   return {
     gatewayUrl: gateway.url,
+    ...(gateway.devToken ? { devToken: gateway.devToken } : {}),
     taskQueues: workers.taskQueues,
     workersDone: workers.done,
     stop: async () => {

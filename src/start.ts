@@ -30,14 +30,16 @@ async function run(): Promise<void> {
 
   console.log('');
   console.log(`OpenClaw Injector is up.`);
-  console.log(`  gateway:      ${injector.gatewayUrl}   (try: curl ${injector.gatewayUrl}/health)`);
+  console.log(`  gateway:      ${injector.gatewayUrl}   (try: curl ${injector.gatewayUrl}/readyz)`);
   console.log(`  Temporal:     ${temporalAddress}${devServer ? `   (embedded dev server, data in ${config.dataDir})` : ''}`);
   if (devServer?.uiUrl) console.log(`  Temporal UI:  ${devServer.uiUrl}`);
   console.log(`  task queues:  ${injector.taskQueues.join(', ')}`);
-  if (config.apiTokens.length === 0) {
+  if (injector.devToken) {
+    // Printed once, here; the CLI on this machine reads it from the file (mode 0600), so it need not be copied.
     console.log('');
-    console.log('  !! INSECURE DEV MODE: no API token is configured, so the gateway accepts every request.');
-    console.log('  !! Set OPENCLAW_API_TOKENS before exposing it beyond this machine.');
+    console.log(`  dev token:    ${injector.devToken.token}`);
+    console.log(`                (also in ${injector.devToken.file}, mode 0600; the openclaw CLI finds it there)`);
+    console.log('  dev mode: loopback only, Host checked, a new token each start; set OPENCLAW_API_TOKENS for anything else.');
   }
   console.log('Press Ctrl-C to stop.');
 

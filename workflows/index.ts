@@ -4,3 +4,4 @@ export * from './agent-injection';
 export * from './swarm-injection';
 export * from './agent-leases';
 export * from './program-holder';
+export * from './resolve-targets';

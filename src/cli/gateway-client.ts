@@ -1,4 +1,6 @@
 // How the operator CLI talks to the gateway: URL and token from flags or the environment, one JSON request at a time.
+import path from 'node:path';
+import { readDevToken } from '../shared/dev-token';
 import { CliIo, CliUsageError } from './io';
 
 export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:7005';
@@ -14,7 +16,8 @@ export const GATEWAY_FLAGS = {
 } as const;
 
 export const GATEWAY_FLAGS_USAGE = `  --url URL        gateway address (default $OPENCLAW_GATEWAY_URL, else ${DEFAULT_GATEWAY_URL})
-  --token TOKEN    bearer token (default $OPENCLAW_API_TOKEN)
+  --token TOKEN    bearer token (default $OPENCLAW_API_TOKEN; when neither is set and the URL is
+                   loopback, the dev token \`npm start\` wrote to $OPENCLAW_DATA_DIR/dev-token, .data/dev-token)
   --json           print the gateway's JSON answer, for scripts`;
 
 export interface GatewayTarget {
@@ -35,10 +38,25 @@ export class GatewayCallError extends Error {
   }
 }
 
+/** Host names of this machine: only for these does the CLI look for the dev token. */
+const LOOPBACK_HOSTNAMES: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
+
+function isLoopback(url: string): boolean {
+  try {
+    return LOOPBACK_HOSTNAMES.includes(new URL(url).hostname);
+  } catch {
+    return false;
+  }
+}
+
 export function gatewayTarget(values: { url?: string; token?: string }, io: CliIo): GatewayTarget {
   const url = (values.url ?? io.env?.OPENCLAW_GATEWAY_URL ?? DEFAULT_GATEWAY_URL).replace(/\/+$/, '');
   if (!/^https?:\/\/[^\s/]+/.test(url)) throw new CliUsageError(`the gateway URL must be http(s)://host[:port], got ${JSON.stringify(url)}`);
-  return { url, token: values.token ?? io.env?.OPENCLAW_API_TOKEN };
+  const explicit = values.token ?? io.env?.OPENCLAW_API_TOKEN;
+  if (explicit !== undefined && explicit !== '') return { url, token: explicit };
+  // `npm start` on this machine: its token is in the data directory (never sent to any other host).
+  const token = isLoopback(url) ? readDevToken(path.resolve(io.env?.OPENCLAW_DATA_DIR || '.data')) : undefined;
+  return { url, token };
 }
 
 export async function callGateway(

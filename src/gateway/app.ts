@@ -1,58 +1,80 @@
 // The gateway's Express app: validates, talks to Temporal, maps errors. Exported for tests; `listen` lives in main.ts.
 import express, { Express } from 'express';
-import type { DockerAdapter } from '../docker';
+import type { ApiTokenGrant } from '../shared/api-tokens';
 import type { Logger } from '../shared/logger';
-import { bearerAuth } from './auth';
+import { bearerAuth, requireScope } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
-import { checkHealth, HealthDeps } from './health';
+import type { HealthProbes } from './health';
+import { loopbackHostOnly } from './host-check';
 import type { InjectionService } from './injection-service';
 import type { GatewayMetrics } from './metrics';
-import { DEFAULT_RATE_LIMIT, rateLimit, RateLimitOptions } from './rate-limit';
+import type { ProgramChecker } from './program-check';
+import { DEFAULT_RATE_LIMITS, rateLimit, RateLimits } from './rate-limit';
+import { requestContext } from './request-log';
 import { compileRoutes } from './routes/compile';
 import { historyRoutes } from './routes/history';
 import { injectionRoutes } from './routes/injections';
 import { metricsRoutes } from './routes/metrics';
 import { openapiRoutes } from './routes/openapi';
 import { startRoutes } from './routes/start';
+import type { TargetResolver } from './target-resolver';
 
 /** Largest request body accepted; a program source is bounded far below this by the compiler. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
 export interface GatewayDeps {
-  health: HealthDeps;
-  apiTokens: readonly string[];
+  health: HealthProbes;
+  /** Accepted tokens with their scopes; at least one (dev mode generates one). */
+  apiTokens: readonly ApiTokenGrant[];
   logger: Logger;
   injections: InjectionService;
-  /** For the compile check before a start and for POST /compile; the same key the workers sign with. */
-  signingKey: Buffer;
-  /** Only for POST /compile's "targets it would hit". */
-  docker: Pick<DockerAdapter, 'listAgents'>;
+  /** The gateway's compiler, signing with a throwaway key (program-check.ts): it holds no production key. */
+  programs: ProgramChecker;
+  /** POST /compile's "targets it would hit", asked of the workers. */
+  targets: TargetResolver;
   metrics: GatewayMetrics;
-  rateLimit?: RateLimitOptions;
+  /** Per class of route; each class missing here takes DEFAULT_RATE_LIMITS. */
+  rateLimits?: Partial<RateLimits>;
   /** Upper bound of `?wait=true`, in seconds (default MAX_WAIT_SECONDS). */
   maxWaitSeconds?: number;
+  /** Dev mode: answer only Host loopback-name:port (DNS rebinding); the port is read per request (known after listen). */
+  loopbackHostPort?: () => number;
 }
 
 export function createApp(deps: GatewayDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Requests come straight from clients (no proxy is trusted): req.ip is the socket's address.
+  app.set('trust proxy', false);
 
+  app.use(requestContext(deps.logger, deps.metrics));
+  if (deps.loopbackHostPort) app.use(loopbackHostOnly(deps.loopbackHostPort));
+
+  app.get('/livez', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await deps.health.ready();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable' });
+  });
   app.get('/health', async (_req, res) => {
-    const report = await checkHealth(deps.health);
+    const report = await deps.health.health();
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
 
   app.use(bearerAuth(deps.apiTokens));
   app.use(express.json({ limit: MAX_BODY_BYTES, strict: true }));
 
-  const mutating = rateLimit(deps.rateLimit ?? DEFAULT_RATE_LIMIT);
-  app.use(startRoutes({ injections: deps.injections, signingKey: deps.signingKey, maxWaitSeconds: deps.maxWaitSeconds, mutating }));
-  app.use(injectionRoutes({ injections: deps.injections, mutating }));
-  app.use(historyRoutes({ injections: deps.injections }));
-  app.use(compileRoutes({ signingKey: deps.signingKey, docker: deps.docker }));
-  app.use(metricsRoutes({ metrics: deps.metrics }));
-  app.use(openapiRoutes());
+  const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
+  const [mutating, compiling, reading] = [rateLimit(limits.mutating), rateLimit(limits.compile), rateLimit(limits.read)];
+  const read = [requireScope('read'), reading];
+  app.use(startRoutes({ injections: deps.injections, programs: deps.programs, maxWaitSeconds: deps.maxWaitSeconds, guards: [requireScope('inject'), mutating, compiling] }));
+  app.use(injectionRoutes({ injections: deps.injections, read, steer: [requireScope('steer'), mutating] }));
+  app.use(historyRoutes({ injections: deps.injections, read }));
+  app.use(compileRoutes({ programs: deps.programs, targets: deps.targets, guards: [requireScope('compile'), compiling] }));
+  app.use(metricsRoutes({ metrics: deps.metrics, read }));
+  app.use(openapiRoutes({ read }));
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

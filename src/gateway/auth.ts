@@ -1,18 +1,28 @@
-// Bearer-token authentication: tokens from config, compared in constant time; the caller's identity goes to res.locals.
+// Bearer tokens and their scopes: tokens compared in constant time; the caller's identity and grant go to res.locals.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler, Response } from 'express';
+import { ApiTokenGrant, grantCovers, Scope, ScopeGrant } from '../shared/api-tokens';
 import { ApiError } from './errors';
 
-/** Identity used when no token is configured (insecure dev mode). */
-export const ANONYMOUS_PRINCIPAL = 'anonymous';
 const PRINCIPAL_DIGEST_CHARS = 16;
+/** Principal of a request that has not (yet) authenticated, e.g. in the access log of a 401. */
+export const UNAUTHENTICATED_PRINCIPAL = '-';
 
-/** Compares SHA-256 digests so that neither the token's content nor its length leaks through timing. */
-export function tokenMatches(presented: string, accepted: readonly Buffer[]): boolean {
+/**
+ * Index of the accepted digest the presented token matches, or -1. Compares SHA-256 digests against every candidate,
+ * always, so that neither the token's content, its length, nor which entry matched leaks through timing.
+ */
+export function matchToken(presented: string, accepted: readonly Buffer[]): number {
   const digest = createHash('sha256').update(presented).digest();
-  let match = false;
-  for (const candidate of accepted) match = timingSafeEqual(digest, candidate) || match;
-  return match;
+  let index = -1;
+  accepted.forEach((candidate, i) => {
+    if (timingSafeEqual(digest, candidate) && index < 0) index = i;
+  });
+  return index;
+}
+
+export function tokenMatches(presented: string, accepted: readonly Buffer[]): boolean {
+  return matchToken(presented, accepted) >= 0;
 }
 
 /** A stable, non-secret name for a token: a prefix of its SHA-256, so logs and workflow inputs never hold the token. */
@@ -23,22 +33,58 @@ export function tokenPrincipal(token: string): string {
 /** Who made the request, as the auth middleware established it. */
 export function principalOf(res: Response): string {
   const principal: unknown = res.locals.principal;
-  return typeof principal === 'string' ? principal : ANONYMOUS_PRINCIPAL;
+  return typeof principal === 'string' ? principal : UNAUTHENTICATED_PRINCIPAL;
 }
 
-export function bearerAuth(tokens: readonly string[]): RequestHandler {
-  const accepted = tokens.map((t) => createHash('sha256').update(t).digest());
+function grantOf(res: Response): ApiTokenGrant {
+  const grant = res.locals.grant as ApiTokenGrant | undefined;
+  // Every route is mounted behind bearerAuth; reaching here without a grant is a wiring bug, not a client error.
+  if (!grant) throw new Error('no grant on the request: bearerAuth did not run');
+  return grant;
+}
+
+export function bearerAuth(grants: readonly ApiTokenGrant[]): RequestHandler {
+  if (grants.length === 0) throw new RangeError('bearerAuth needs at least one token (dev mode generates one)');
+  const accepted = grants.map((g) => createHash('sha256').update(g.token).digest());
+  const principals = grants.map((g) => tokenPrincipal(g.token));
   return (req, res, next) => {
-    if (accepted.length === 0) {
-      // insecure dev mode: the entry point refused to start without a token otherwise
-      res.locals.principal = ANONYMOUS_PRINCIPAL;
-      return next();
-    }
     const header = req.get('authorization');
     if (!header) return next(new ApiError(401, 'UNAUTHENTICATED', 'missing Authorization: Bearer <token> header'));
     const match = /^Bearer ([\x21-\x7e]+)$/.exec(header);
-    if (!match || !tokenMatches(match[1], accepted)) return next(new ApiError(403, 'FORBIDDEN', 'the bearer token is not accepted'));
-    res.locals.principal = tokenPrincipal(match[1]);
+    const index = match ? matchToken(match[1], accepted) : -1;
+    if (index < 0) return next(new ApiError(403, 'FORBIDDEN', 'the bearer token is not accepted'));
+    res.locals.principal = principals[index];
+    res.locals.grant = grants[index];
     next();
   };
+}
+
+function missingScope(scope: Scope): ApiError {
+  return new ApiError(403, 'FORBIDDEN_SCOPE', `this token lacks the ${scope} scope`, { scope });
+}
+
+/** Refuses with 403 FORBIDDEN_SCOPE, naming the scope, unless the caller's token has it (on some group at least). */
+export function requireScope(scope: Scope): RequestHandler {
+  return (_req, res, next) => {
+    next(grantOf(res).scopes[scope] ? undefined : missingScope(scope));
+  };
+}
+
+/** The caller's grant of a scope; requireScope(scope) ran before, so it is there. */
+export function scopeGrant(res: Response, scope: Scope): ScopeGrant {
+  const grant = grantOf(res).scopes[scope];
+  if (!grant) throw missingScope(scope);
+  return grant;
+}
+
+/**
+ * Refuses unless the caller's `scope` covers `group`. `group` null means "not one known group" (explicit agent ids, or
+ * an injection started that way): only a token unlimited in that scope passes.
+ */
+export function requireGroup(res: Response, scope: Scope, group: string | null, what: string): void {
+  const grant = scopeGrant(res, scope);
+  if (grantCovers(grant, group)) return;
+  const limited = `this token's ${scope} scope is limited to group${grant.groups!.length === 1 ? '' : 's'} ${grant.groups!.join(', ')}`;
+  const message = group === null ? `${limited}: ${what} names no group, so it is refused` : `${limited}: ${what} is group ${group}`;
+  throw new ApiError(403, 'FORBIDDEN_SCOPE', message, { scope, groups: grant.groups, ...(group === null ? {} : { group }) });
 }

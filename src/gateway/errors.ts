@@ -1,6 +1,27 @@
 // Typed API errors and the one error middleware that maps them to `{error: {code, message, details}}`.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../shared/logger';
+import { requestLogger } from './request-log';
+
+/** Causes followed when an error is logged; a longer chain is cut (a cycle would otherwise never end). */
+export const MAX_LOGGED_CAUSE_DEPTH = 8;
+
+export interface LoggedError {
+  name: string;
+  message: string;
+  code?: unknown;
+  stack?: string;
+  cause?: LoggedError | string;
+}
+
+/** An error for the log: name, message, code, stack and its cause chain. Never sent to a client. */
+export function errorDetails(err: unknown, depth = 0): LoggedError | string {
+  if (!(err instanceof Error)) return String(err);
+  const e = err as Error & { code?: unknown };
+  const details: LoggedError = { name: e.name, message: e.message, ...(e.code !== undefined ? { code: e.code } : {}), ...(e.stack ? { stack: e.stack } : {}) };
+  if (e.cause !== undefined) details.cause = depth + 1 >= MAX_LOGGED_CAUSE_DEPTH ? '(cause chain cut)' : errorDetails(e.cause, depth + 1);
+  return details;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -8,8 +29,9 @@ export class ApiError extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ApiError';
   }
 }
@@ -26,7 +48,10 @@ export const notFoundHandler: RequestHandler = (req, _res, next) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
     const apiError = toApiError(err);
-    if (apiError.status >= 500) logger.error('request failed', { method: req.method, path: req.path, err });
+    // An unexpected error is logged as an error; a known 5xx (no worker answered, waits full) as a warning; both whole.
+    if (apiError.status >= 500) requestLogger(res, logger)[err instanceof ApiError ? 'warn' : 'error']('request failed', { method: req.method, path: req.path, code: apiError.code, err: errorDetails(err) });
+    const retryAfter = (apiError.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+    if (typeof retryAfter === 'number' && !res.get('Retry-After')) res.set('Retry-After', String(retryAfter));
     const body: ErrorBody = { error: { code: apiError.code, message: apiError.message } };
     if (apiError.details !== undefined) body.error.details = apiError.details;
     res.status(apiError.status).json(body);

@@ -9,6 +9,8 @@ async function run(): Promise<void> {
   if (!config.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required for a standalone gateway (npm start embeds a dev server instead)');
   const gateway = await startGateway({ config, temporalAddress: config.temporalAddress, logger });
   logger.info('gateway listening', { url: gateway.url });
+  // Dev mode only: the generated token, shown once on the terminal (never in the log); the CLI reads its file.
+  if (gateway.devToken) console.log(`dev token: ${gateway.devToken.token}   (also in ${gateway.devToken.file}, mode 0600)`);
   const stop = async () => {
     await gateway.stop();
     logger.info('gateway stopped');

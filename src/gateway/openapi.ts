@@ -11,13 +11,15 @@ const json = (description: string, schema: Json): Json => ({ description, conten
 
 const commonErrors: Record<string, Json> = {
   '401': errorResponse('No Authorization header (UNAUTHENTICATED).'),
-  '403': errorResponse('The bearer token is not accepted (FORBIDDEN).'),
+  '403': errorResponse(
+    "The bearer token is not accepted (FORBIDDEN), or it lacks this route's scope or group (FORBIDDEN_SCOPE, details.scope names the scope needed).",
+  ),
 };
 const bodyErrors: Record<string, Json> = {
   '400': errorResponse('Malformed JSON (MALFORMED_JSON), a missing or bad field (INVALID_REQUEST, details.problems), or a program that does not compile (COMPILE_FAILED, details.diagnostics).'),
   '413': errorResponse('The body is over 256 KiB (BODY_TOO_LARGE).'),
 };
-const rateLimited: Record<string, Json> = { '429': errorResponse('Too many mutating requests from this token (RATE_LIMITED); see Retry-After.') };
+const rateLimited: Record<string, Json> = { '429': errorResponse("Too many requests of this route's class (mutating, compile, read) from this token (RATE_LIMITED); see Retry-After.") };
 const idParam: Json = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: INJECTION_ID_PATTERN.source } };
 const notFound: Record<string, Json> = { '404': errorResponse('No injection with this id (INJECTION_NOT_FOUND).') };
 const closedConflict: Record<string, Json> = { '409': errorResponse('The injection is no longer running (INJECTION_CLOSED).') };
@@ -40,6 +42,7 @@ const startErrors: Record<string, Json> = {
   ...commonErrors,
   ...rateLimited,
   '409': errorResponse('The Idempotency-Key was used for a different request (INJECTION_ID_CONFLICT).'),
+  '503': errorResponse('With wait=true: too many requests are already waiting (TOO_MANY_WAITS); nothing was started. See Retry-After.'),
 };
 
 /** POST /inject and /inject-swarm: the same shape, with their own target fields, default priority and wait result. */
@@ -82,9 +85,19 @@ export const OPENAPI_DOCUMENT: Json = {
   },
   security: [{ bearer: [] }],
   paths: {
+    '/livez': {
+      get: { summary: 'Liveness: the process answers (no upstream call)', security: [], responses: { '200': json('Alive.', ref('Probe')) } },
+    },
+    '/readyz': {
+      get: {
+        summary: 'Readiness: Temporal answers (cached for 2 s)',
+        security: [],
+        responses: { '200': json('Ready.', ref('Probe')), '503': json('Temporal does not answer.', ref('Probe')) },
+      },
+    },
     '/health': {
       get: {
-        summary: 'Temporal, Docker and worker health',
+        summary: 'Temporal and worker health, each only ok or not (cached for 2 s)',
         security: [],
         responses: { '200': json('Every part is healthy.', ref('Health')), '503': json('A part is not.', ref('Health')) },
       },
@@ -126,6 +139,7 @@ export const OPENAPI_DOCUMENT: Json = {
           }),
           '400': errorResponse('A bad filter or page token (INVALID_REQUEST).'),
           ...commonErrors,
+          ...rateLimited,
         },
       },
     },
@@ -137,7 +151,7 @@ export const OPENAPI_DOCUMENT: Json = {
           { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
           { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
         ],
-        responses: { '200': json('The injection.', ref('Injection')), '400': errorResponse('Bad id or page.'), ...notFound, ...commonErrors, ...noWorker },
+        responses: { '200': json('The injection.', ref('Injection')), '400': errorResponse('Bad id or page.'), ...notFound, ...commonErrors, ...rateLimited, ...noWorker },
       },
       patch: {
         summary: 'Change how many agents are injected at once',
@@ -207,12 +221,13 @@ export const OPENAPI_DOCUMENT: Json = {
           }),
           '400': errorResponse('Bad agent id, limit or page token.'),
           ...commonErrors,
+          ...rateLimited,
         },
       },
     },
     '/compile': {
       post: {
-        summary: 'Compile only (dry run): bytecode, disassembly, rollout and the targets it would hit',
+        summary: 'Compile only (dry run): bytecode signed with a throwaway key no agent accepts, disassembly, rollout and the targets it would hit (asked of the workers)',
         requestBody: {
           required: true,
           content: {
@@ -231,21 +246,23 @@ export const OPENAPI_DOCUMENT: Json = {
             },
           },
         },
-        responses: { '200': json('Compiled.', ref('CompileResult')), ...bodyErrors, ...commonErrors },
+        responses: { '200': json('Compiled.', ref('CompileResult')), ...bodyErrors, ...commonErrors, ...rateLimited, ...noWorker },
       },
     },
     '/metrics': {
       get: {
         summary: 'Prometheus metrics',
-        responses: { '200': { description: 'Text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...commonErrors },
+        responses: { '200': { description: 'Text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...commonErrors, ...rateLimited },
       },
     },
     '/openapi.json': {
-      get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1.', { type: 'object' }), ...commonErrors } },
+      get: { summary: 'This document', responses: { '200': json('OpenAPI 3.1.', { type: 'object' }), ...commonErrors, ...rateLimited } },
     },
   },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'One of OPENCLAW_API_TOKENS.' } },
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer', description: 'One of OPENCLAW_API_TOKENS; its scopes (read, compile, inject, steer) decide the routes it reaches.' },
+    },
     schemas: {
       Error: {
         type: 'object',
@@ -259,7 +276,16 @@ export const OPENAPI_DOCUMENT: Json = {
         required: ['injectionId', 'statusUrl', 'created'],
         properties: { injectionId: { type: 'string' }, statusUrl: { type: 'string' }, created: { type: 'boolean' }, agentId: { type: 'string' } },
       },
-      Accepted: { type: 'object', properties: { injectionId: { type: 'string' }, accepted: { type: 'string' }, statusUrl: { type: 'string' }, reason: { type: 'string' } } },
+      Accepted: {
+        type: 'object',
+        properties: {
+          injectionId: { type: 'string' },
+          accepted: { type: 'string' },
+          by: { type: 'string', description: "The token's principal, recorded with the signal." },
+          statusUrl: { type: 'string' },
+          reason: { type: ['string', 'null'] },
+        },
+      },
       InjectResult: {
         type: 'object',
         properties: {
@@ -337,7 +363,10 @@ export const OPENAPI_DOCUMENT: Json = {
         type: 'object',
         properties: {
           ok: { type: 'boolean' },
-          bytecode: { type: 'string', contentEncoding: 'base64' },
+          dryRun: { type: 'boolean', const: true },
+          programId: { type: 'string', const: 'dry-run' },
+          signature: { type: 'string' },
+          bytecode: { type: 'string', contentEncoding: 'base64', description: 'Signed with a throwaway key of this gateway process: no agent accepts it.' },
           bytes: { type: 'integer' },
           sha256: { type: 'string' },
           disassembly: { type: 'string' },
@@ -347,7 +376,14 @@ export const OPENAPI_DOCUMENT: Json = {
           targets: { type: 'object' },
         },
       },
-      Health: { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'unavailable'] }, parts: { type: 'object' } } },
+      Probe: { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'unavailable'] } } },
+      Health: {
+        type: 'object',
+        properties: {
+          status: { type: 'string', enum: ['ok', 'unavailable'] },
+          parts: { type: 'object', properties: { temporal: { type: 'object', properties: { ok: { type: 'boolean' } } }, worker: { type: 'object', properties: { ok: { type: 'boolean' } } } } },
+        },
+      },
     },
   },
 };

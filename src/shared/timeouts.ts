@@ -38,3 +38,10 @@ export const LEASE_HOLDER_CHECK_INTERVAL_MS = 30_000;
 export const LEASE_SHARD_CONTINUE_AS_NEW_EVENTS = 2_000;
 /** Asking the lease shards: one update per shard. */
 export const LEASE_ACTIVITY_TIMEOUT: Duration = '60 seconds';
+/**
+ * A dry run's target lookup (resolveTargetsWorkflow): each host's listAgents, from scheduling to its answer, once (no
+ * retry); the whole workflow; and how long the gateway waits for it before answering 503 WORKERS_UNAVAILABLE.
+ */
+export const RESOLVE_TARGETS_HOST_TIMEOUT: Duration = '5 seconds';
+export const RESOLVE_TARGETS_WORKFLOW_TIMEOUT: Duration = '15 seconds';
+export const RESOLVE_TARGETS_WAIT_MS = 8_000;

@@ -166,6 +166,17 @@ describe('docker-compose.temporal.yml', () => {
     expect(compose.services.gateway.command).toEqual(['node', 'dist/src/gateway/main.js']);
   });
 
+  it('gives the gateway neither the Docker socket nor the signing key: only the worker has them', () => {
+    const gateway = compose.services.gateway;
+    expect(gateway.volumes ?? []).toEqual([]);
+    expect(gateway.group_add).toBeUndefined();
+    expect(Object.keys(gateway.environment ?? {})).not.toContain('DOCKER_HOST');
+    expect(Object.keys(gateway.environment ?? {})).not.toContain('OPENCLAW_SIGNING_KEY');
+    expect(compose.services.worker.environment?.OPENCLAW_SIGNING_KEY).toContain('OPENCLAW_SIGNING_KEY');
+    // Its healthcheck asks /readyz (Temporal reachable), the cheap probe.
+    expect(JSON.stringify(gateway.healthcheck?.test)).toContain('/readyz');
+  });
+
   it('registers exactly the search attributes the workflows set', () => {
     const job = compose.services['search-attributes'];
     const script = Array.isArray(job.command) ? job.command.join(' ') : String(job.command);

@@ -35,6 +35,48 @@ describe('config', () => {
     expect((error as ConfigError).problems).toHaveLength(4);
   });
 
+  it('reads OPENCLAW_API_TOKENS entries: a bare token has every scope, TOKEN@scopes only those, inject and steer per group', () => {
+    const a = 'a'.repeat(32);
+    const b = 'b'.repeat(40);
+    const c = 'c'.repeat(33);
+    const config = loadConfig({ OPENCLAW_API_TOKENS: `${a}, ${b}@read+steer:blue|green , ${c}@inject:blue+compile` });
+    expect(config.apiTokens).toEqual([
+      { token: a, scopes: { read: { groups: null }, compile: { groups: null }, inject: { groups: null }, steer: { groups: null } } },
+      { token: b, scopes: { read: { groups: null }, steer: { groups: ['blue', 'green'] } } },
+      { token: c, scopes: { inject: { groups: ['blue'] }, compile: { groups: null } } },
+    ]);
+  });
+
+  it('names the bad entry by its position and its scopes, never by its token', () => {
+    const secret = 's'.repeat(40);
+    const cases: Array<[string, string]> = [
+      [`${secret}@`, 'OPENCLAW_API_TOKENS: token #1 (scopes ""): expected scopes after @'],
+      [`${secret}@read+admin`, 'OPENCLAW_API_TOKENS: token #1 (scopes "read+admin"): unknown scope "admin"; expected read, compile, inject, steer'],
+      [`${'x'.repeat(40)},${secret}@read:blue`, 'OPENCLAW_API_TOKENS: token #2 (scopes "read:blue"): only inject and steer can be limited to groups, not read'],
+      [`${secret}@inject:bad group`, 'OPENCLAW_API_TOKENS: token #1 (scopes "inject:bad group"): "bad group" is not a group name'],
+      [`${secret}@steer+steer`, 'OPENCLAW_API_TOKENS: token #1 (scopes "steer+steer"): scope steer is given twice'],
+      [`short@read`, 'OPENCLAW_API_TOKENS: token #1 must be at least 32 printable characters with no spaces (got 5)'],
+      [`${secret},${secret}@read`, 'OPENCLAW_API_TOKENS: token #2 repeats an earlier token'],
+    ];
+    for (const [value, message] of cases) {
+      let error: unknown;
+      try {
+        loadConfig({ OPENCLAW_API_TOKENS: value });
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain(message);
+      expect((error as ConfigError).message).not.toContain(secret);
+    }
+  });
+
+  it('reads a page token secret like a key, at least 16 bytes', () => {
+    expect(loadConfig({ OPENCLAW_PAGE_TOKEN_SECRET: 'cd'.repeat(32) }).pageTokenSecret?.length).toBe(32);
+    expect(loadConfig({}).pageTokenSecret).toBeUndefined();
+    expect(() => loadConfig({ OPENCLAW_PAGE_TOKEN_SECRET: 'abcd' })).toThrow(/OPENCLAW_PAGE_TOKEN_SECRET: expected at least 16 bytes/);
+  });
+
   it('reads a signing key as hex or base64 and refuses a short one', () => {
     expect(loadConfig({ OPENCLAW_SIGNING_KEY: 'ab'.repeat(16) }).signingKey?.length).toBe(16);
     expect(loadConfig({ OPENCLAW_SIGNING_KEY: Buffer.alloc(24, 7).toString('base64') }).signingKey?.length).toBe(24);

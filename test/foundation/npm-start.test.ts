@@ -1,7 +1,8 @@
-// `npm start` as a user runs it: dev server, worker and gateway come up, /health is 200, the Web UI answers,
-// and Ctrl-C (SIGINT to the whole process group) leaves no temporal or node process behind.
+// `npm start` as a user runs it: dev server, worker and gateway come up, /health is 200, the Web UI answers, the
+// gateway wants the dev token it printed (and wrote 0600 to the data directory), and Ctrl-C (SIGINT to the whole
+// process group) leaves no temporal or node process behind.
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../src/temporal/dev-server';
@@ -26,12 +27,16 @@ function processesMentioning(marker: string): number[] {
   return pids;
 }
 
+/** Everything the child printed so far, on both streams. */
+let printed = '';
+
 function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output so far:\n${seen}`)), timeoutMs);
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
+      printed += chunk.toString();
       const match = pattern.exec(seen);
       if (match) {
         clearTimeout(timer);
@@ -48,7 +53,7 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
 }
 
 describe('npm start', () => {
-  it('brings up dev server, worker and gateway; /health is 200; the Web UI answers; Ctrl-C leaves nothing behind', async () => {
+  it('brings up dev server, worker and gateway; /health is 200; only the printed dev token is accepted; Ctrl-C leaves nothing behind', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'openclaw-start-'));
     const [gatewayPort, devPort, uiPort] = [await freePort(), await freePort(), await freePort()];
     const child = spawn('npm', ['start', '--silent'], {
@@ -79,6 +84,16 @@ describe('npm start', () => {
       }
       expect(health.status).toBe(200);
       expect(Object.values(health.body.parts ?? {}).every((part) => part.ok)).toBe(true);
+
+      // Dev mode: a token printed once, written 0600 to the data directory; no request without it.
+      const tokens = [...printed.matchAll(/dev token:\s+(\S+)/g)].map((m) => m[1]);
+      expect(tokens).toHaveLength(1);
+      const tokenFile = path.join(dataDir, 'dev-token');
+      expect(readFileSync(tokenFile, 'utf8').trim()).toBe(tokens[0]);
+      expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+      expect((await fetch(`${gatewayUrl}/injections`)).status).toBe(401);
+      expect((await fetch(`${gatewayUrl}/injections`, { headers: { Authorization: `Bearer ${tokens[0]}` } })).status).toBe(200);
+      expect(printed).not.toMatch(/accepts every request/);
 
       const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
       expect(ui.status).toBe(200);

@@ -4,7 +4,7 @@ import type { CliIo } from '../../src/cli/io';
 import type { InjectionView } from '../../src/gateway/injection-service';
 import { createLogger } from '../../src/shared/logger';
 import { RunningGateway, RunningWorkers, startGateway, startWorkers } from '../../src/runtime';
-import { startAgents, TestAgents } from '../support/agents';
+import { reloadAndTrace, startAgents, TestAgents } from '../support/agents';
 import { testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
 import { eventually, TOKEN } from './support';
 
@@ -17,7 +17,9 @@ beforeAll(async () => {
   agents = await startAgents(10, { name: 'gateway' });
   const config = testConfig({ OPENCLAW_SIGNING_KEY: agents.signingKey.toString('hex'), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
   workers = await startWorkers({ config, temporalAddress: testTemporalAddress(), logger, workflows: testWorkflowBundle() });
-  gateway = await startGateway({ config, temporalAddress: testTemporalAddress(), logger, port: 0 });
+  // The gateway is given no usable Docker engine (it needs none: the workers resolve targets), and the workers' signing
+  // key all the same (it must not use it: its dry runs are refused below).
+  gateway = await startGateway({ config: { ...config, dockerHost: 'unix:///nonexistent/docker.sock' }, temporalAddress: testTemporalAddress(), logger, port: 0 });
 }, 180_000);
 
 afterAll(async () => {
@@ -98,11 +100,31 @@ describe('the gateway end to end', () => {
     }, 'the injection listed by agent and status');
     expect(listed).toBe(true);
 
-    const metrics = await eventually(async () => {
-      const text = await (await fetch(`${gateway.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
-      return /^openclaw_injections_succeeded_total [1-9]/m.test(text) && /openclaw_agent_step_duration_seconds_count\{step="inject"\} [1-9]/.test(text) ? text : undefined;
-    }, 'the metrics to count the injection');
+    const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
     expect(metrics).toMatch(/^openclaw_injections_started_total [1-9]/m);
+    expect(metrics).toMatch(/^openclaw_gateway_requests_total\{method="POST",route="\/inject-swarm",status="202"\} [1-9]/m);
+  });
+
+  it('POST /compile asks the workers which agents it would hit: the gateway holds no Docker socket', async () => {
+    const byGroup = await http('POST', '/compile', { instruction: 'REDUCE_COSTS BY 1%', group: agents.group });
+    expect(byGroup.status).toBe(200);
+    const targets = byGroup.body.targets as { selector: unknown; agents: Array<{ agentId: string; host: string }>; missing: string[]; error?: string };
+    expect(targets.selector).toEqual({ group: agents.group });
+    expect(targets.agents.map((a) => a.agentId).sort()).toEqual(agents.agents.map((a) => a.agentId).sort());
+    expect(new Set(targets.agents.map((a) => a.host))).toEqual(new Set(['local']));
+    expect(targets.missing).toEqual([]);
+    expect(targets.error).toBeUndefined();
+    const byIds = await http('POST', '/compile', { instruction: 'REDUCE_COSTS BY 1%', agents: [agents.agents[2].agentId, 'ghost-nowhere'] });
+    expect(byIds.body.targets).toEqual({ selector: { agentIds: [agents.agents[2].agentId, 'ghost-nowhere'] }, agents: [{ agentId: agents.agents[2].agentId, host: 'local' }], missing: ['ghost-nowhere'] });
+  });
+
+  it("a dry run's bytecode is refused by a real agent: the gateway signs with a throwaway key, not the workers' key", async () => {
+    const dryRun = await http('POST', '/compile', { instruction: 'REDUCE_COSTS BY 15%' });
+    expect(dryRun.body).toMatchObject({ dryRun: true, programId: 'dry-run' });
+    const agent = agents.agents[5];
+    const { trace } = await reloadAndTrace(agents.channel, agent.containerId, `dry-run-replay-${Date.now()}`, Buffer.from(dryRun.body.bytecode as string, 'base64'));
+    expect(trace.final).toMatchObject({ status: 'error', error: { code: expect.stringMatching(/^BC_[A-Z_]*(KEY|SIGNATURE)$/) } });
+    expect(trace.lines.filter((l) => l.status === 'completed')).toEqual([]);
   });
 
   it('POST /inject?wait=true answers 200 with the seed fields and the trace once the agent is injected', async () => {
@@ -118,7 +140,7 @@ describe('the gateway end to end', () => {
     const start = await http('POST', '/inject-swarm', { agents: agents.agents.slice(0, 4).map((a) => a.agentId), instruction: 'SIMULATE_WORK BY 1s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}' });
     const injectionId = start.body.injectionId as string;
     const patch = await http('PATCH', `/injections/${injectionId}`, { maxParallel: 4 });
-    expect(patch).toEqual({ status: 200, body: { injectionId, maxParallel: 4, previous: 1 } });
+    expect(patch).toEqual({ status: 200, body: { injectionId, maxParallel: 4, previous: 1, by: expect.stringMatching(/^token:/) } });
     expect((await http('POST', `/injections/${injectionId}/pause`)).status).toBe(202);
     const paused = await eventually(async () => {
       const { body } = await http('GET', `/injections/${injectionId}`);

@@ -1,9 +1,12 @@
 // Every gateway route and its error paths, through supertest, on the run's dev server with no workers polling:
 // started injections stay running, so steering is observable and nothing touches an agent.
+import { createHash } from 'node:crypto';
+import { defaultPayloadConverter } from '@temporalio/common';
 import request from 'supertest';
 import { MAX_BODY_BYTES } from '../../src/gateway/app';
-import { createApp } from '../../src/gateway/app';
-import { auth, eventually, OTHER_TOKEN, TestGateway, testGateway } from './support';
+import { tokenPrincipal } from '../../src/gateway/auth';
+import { createLogger } from '../../src/shared/logger';
+import { auth, eventually, OTHER_TOKEN, TestGateway, testGateway, TOKEN, UNLIMITED } from './support';
 
 let gw: TestGateway;
 const started: string[] = [];
@@ -30,10 +33,16 @@ async function startSwarm(body: Record<string, unknown> = {}, headers: Record<st
 }
 
 describe('authentication and the error shape', () => {
-  it('serves /health without a token', async () => {
-    const response = await request(gw.app).get('/health');
-    expect([200, 503]).toContain(response.status);
-    expect(response.body.parts.temporal.ok).toBe(true);
+  it('serves /livez, /readyz and /health without a token, and tells nothing but ok or not', async () => {
+    const live = await request(gw.app).get('/livez');
+    expect([live.status, live.body]).toEqual([200, { status: 'ok' }]);
+    const ready = await request(gw.app).get('/readyz');
+    expect([ready.status, ready.body]).toEqual([200, { status: 'ok' }]);
+    // No worker polls this test's queues: /health says so, and names neither the queues nor any version or address.
+    const health = await request(gw.app).get('/health');
+    expect(health.status).toBe(503);
+    expect(health.body).toEqual({ status: 'unavailable', parts: { temporal: { ok: true }, worker: { ok: false } } });
+    expect(JSON.stringify(health.body)).not.toContain(gw.config.taskQueue);
   });
 
   it('answers 401 without a token and 403 with a wrong one, in the stable error shape', async () => {
@@ -69,19 +78,48 @@ describe('authentication and the error shape', () => {
   });
 
   it('answers 500 INTERNAL without the error text or a stack trace when something unexpected breaks', async () => {
-    const broken = createApp({
-      health: { client: gw.client, namespace: 'default', taskQueue: 'x', dockerHostName: 'local', dockerPing: async () => ({ version: '1', apiVersion: '1' }) },
-      apiTokens: [],
-      logger: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
-      injections: { ...gw.injections, list: async () => { throw new Error('secret internals at /srv/app.js:12'); } },
-      signingKey: gw.signingKey,
-      docker: { listAgents: async () => [] },
-      metrics: gw.metrics,
-    });
-    const response = await request(broken).get('/injections');
-    expect(response.status).toBe(500);
-    expect(response.body).toEqual({ error: { code: 'INTERNAL', message: expect.any(String) } });
-    expect(JSON.stringify(response.body)).not.toMatch(/secret|app\.js|at /);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({ level: 'info', component: 'gateway-test', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const failure = new Error('secret internals at /srv/app.js:12', { cause: new Error('the socket closed') });
+    const broken = await testGateway({ overrides: { logger, injections: { ...gw.injections, list: async () => { throw failure; } } } });
+    try {
+      const response = await request(broken.app).get('/injections').set(auth).set('X-Request-Id', 'req-broken-1');
+      expect(response.status).toBe(500);
+      expect(response.body).toEqual({ error: { code: 'INTERNAL', message: expect.any(String) } });
+      expect(JSON.stringify(response.body)).not.toMatch(/secret|app\.js|at /);
+      // The log has what the client does not: the stack and the cause chain, under the request's id.
+      const logged = lines.find((l) => l.msg === 'request failed');
+      expect(logged).toMatchObject({ requestId: 'req-broken-1', err: { message: failure.message, stack: expect.stringContaining('routes.test'), cause: { message: 'the socket closed' } } });
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it('gives every answer a request id (a sane incoming one kept) and logs one access line per request without the query', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = createLogger({ level: 'info', component: 'gateway-test', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const logged = await testGateway({ overrides: { logger } });
+    try {
+      const kept = await request(logged.app).get('/injections?limit=1&pageToken=secret-looking').set(auth).set('X-Request-Id', 'ci-run-7.step:3');
+      expect(kept.headers['x-request-id']).toBe('ci-run-7.step:3');
+      const replaced = await request(logged.app).get('/livez').set('X-Request-Id', 'bad id\twith spaces and more');
+      expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      const unauthenticated = await request(logged.app).get('/injections');
+      expect(unauthenticated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      const access = await eventually(async () => {
+        const found = lines.filter((l) => l.msg === 'request');
+        return found.length >= 3 ? found : undefined;
+      }, 'three access lines');
+      expect(access).toEqual([
+        expect.objectContaining({ requestId: 'ci-run-7.step:3', method: 'GET', path: '/injections', status: 400, ms: expect.any(Number), principal: tokenPrincipal(TOKEN) }),
+        expect.objectContaining({ requestId: replaced.headers['x-request-id'], method: 'GET', path: '/livez', status: 200, principal: '-' }),
+        expect.objectContaining({ requestId: unauthenticated.headers['x-request-id'], path: '/injections', status: 401, principal: '-' }),
+      ]);
+      expect(JSON.stringify(lines)).not.toContain('secret-looking');
+      expect(JSON.stringify(lines)).not.toContain(TOKEN);
+    } finally {
+      await logged.close();
+    }
   });
 });
 
@@ -205,17 +243,41 @@ describe('watching and steering', () => {
     expect(malformed.status).toBe(400);
   });
 
-  it('pauses, resumes and aborts a running injection (202), and the signals reach its history', async () => {
+  it('pauses, resumes and aborts a running injection (202); each signal carries the token\'s principal and the request id', async () => {
     const { body } = await startSwarm();
     const id: string = body.injectionId;
-    expect((await request(gw.app).post(`/injections/${id}/pause`).set(auth)).status).toBe(202);
-    expect((await request(gw.app).post(`/injections/${id}/resume`).set(auth)).status).toBe(202);
-    const abort = await request(gw.app).post(`/injections/${id}/abort`).set(auth).send({ reason: 'wrong program' });
+    const me = tokenPrincipal(TOKEN);
+    const pause = await request(gw.app).post(`/injections/${id}/pause`).set(auth).set('X-Request-Id', 'req-pause');
+    expect([pause.status, pause.body.by]).toEqual([202, me]);
+    expect((await request(gw.app).post(`/injections/${id}/resume`).set(auth).set('X-Request-Id', 'req-resume')).status).toBe(202);
+    // A reason that claims to be someone else stays the caller's text; who aborted comes from the token.
+    const claim = `aborted by ${tokenPrincipal(OTHER_TOKEN)}`;
+    const abort = await request(gw.app).post(`/injections/${id}/abort`).set(auth).set('X-Request-Id', 'req-abort').send({ reason: claim });
     expect(abort.status).toBe(202);
-    expect(abort.body).toMatchObject({ accepted: 'abort', reason: 'wrong program' });
+    expect(abort.body).toMatchObject({ accepted: 'abort', reason: claim, by: me });
     const history = await gw.client.workflow.getHandle(id).fetchHistory();
-    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).map((e) => e.workflowExecutionSignaledEventAttributes?.signalName);
-    expect(signals).toEqual(['pause', 'resume', 'abort']);
+    const signals = (history.events ?? [])
+      .map((e) => e.workflowExecutionSignaledEventAttributes)
+      .filter((a) => a)
+      .map((a) => ({ name: a?.signalName, args: (a?.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p)) }));
+    expect(signals).toEqual([
+      { name: 'pause', args: [{ by: me, requestId: 'req-pause' }] },
+      { name: 'resume', args: [{ by: me, requestId: 'req-resume' }] },
+      { name: 'abort', args: [claim, { by: me, requestId: 'req-abort' }] },
+    ]);
+    const memo = (await gw.client.workflow.getHandle(id).describe()).memo;
+    expect(memo).toMatchObject({ requestedBy: me, requestId: expect.any(String) });
+    expect(memo?.targetGroup ?? null).toBeNull();
+  });
+
+  it('sends no reason when the abort gives none: the principal alone says who', async () => {
+    const { body } = await startSwarm();
+    const abort = await request(gw.app).post(`/injections/${body.injectionId}/abort`).set(auth);
+    expect(abort.body).toMatchObject({ accepted: 'abort', reason: null, by: tokenPrincipal(TOKEN) });
+    const history = await gw.client.workflow.getHandle(body.injectionId).fetchHistory();
+    const abortSignal = (history.events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes).find((a) => a?.signalName === 'abort');
+    const args = (abortSignal?.input?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p));
+    expect(args).toEqual([undefined, { by: tokenPrincipal(TOKEN), requestId: expect.any(String) }]);
   });
 
   it('validates PATCH maxParallel, and answers 503 when no worker answers the update or the progress query', async () => {
@@ -304,6 +366,23 @@ describe('watching and steering', () => {
     expect((await request(gw.app).get(`/injections?limit=1&pageToken=${first.body.nextPageToken}`).set(auth)).status).toBe(200);
   });
 
+  it('seals page tokens with a keyed MAC: a token re-sealed with an unkeyed hash for another list is refused', async () => {
+    for (let i = 0; i < 2; i++) await startSwarm();
+    const first = await eventually(async () => {
+      const response = await request(gw.app).get('/injections?limit=1').set(auth);
+      return typeof response.body.nextPageToken === 'string' ? (response.body.nextPageToken as string) : undefined;
+    }, 'a list with a second page');
+    const inner = Buffer.from(first, 'base64url').subarray(17);
+    // What anyone could compute when the seal was an unkeyed SHA-256: the same inner token bound to limit=3.
+    const query = 'WorkflowType = "swarmInjectionWorkflow" AND ExecutionStatus != "ContinuedAsNew"';
+    for (const version of [1, 2]) {
+      const digest = createHash('sha256').update(`${query}\n3\n`).update(inner).digest().subarray(0, 16);
+      const forged = Buffer.concat([Buffer.from([version]), digest, inner]).toString('base64url');
+      const response = await request(gw.app).get(`/injections?limit=3&pageToken=${forged}`).set(auth);
+      expect([response.status, response.body.error.details.problems[0].field]).toEqual([400, 'pageToken']);
+    }
+  });
+
   it('GET /history/:agentId answers an empty history for an unknown agent and validates its input', async () => {
     const empty = await request(gw.app).get('/history/nobody-ever').set(auth);
     expect(empty.status).toBe(200);
@@ -314,18 +393,24 @@ describe('watching and steering', () => {
 });
 
 describe('POST /compile, GET /metrics, GET /openapi.json', () => {
-  it('compiles without starting anything: bytecode, disassembly, rollout and the targets it would hit', async () => {
-    const response = await request(gw.app)
-      .post('/compile')
-      .set(auth)
-      .send({ instruction: 'REDUCE_COSTS BY 15% {\n  MAX_PARALLEL: 4\n}', agents: ['ghost-a', 'ghost-b'] });
+  it('compiles without starting anything: bytecode, disassembly and rollout, marked as a dry run', async () => {
+    const response = await request(gw.app).post('/compile').set(auth).send({ instruction: 'REDUCE_COSTS BY 15% {\n  MAX_PARALLEL: 4\n}' });
     expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ ok: true, dryRun: true, programId: 'dry-run', signature: expect.stringContaining('no agent accepts') });
     expect(Buffer.from(response.body.bytecode, 'base64').length).toBe(response.body.bytes);
-    expect(response.body.disassembly).toContain('; OpenClaw bytecode v1');
+    expect(response.body.disassembly).toMatch(/^; dry run: signed with a throwaway key[^\n]*\n; OpenClaw bytecode v1/);
     expect(response.body.rollout).toMatchObject({ maxParallel: 4, target: null });
-    expect(response.body.targets).toEqual({ selector: { agentIds: ['ghost-a', 'ghost-b'] }, agents: [], missing: ['ghost-a', 'ghost-b'] });
-    const targetOnly = await request(gw.app).post('/compile').set(auth).send({ instruction: 'REDUCE_COSTS BY 1% {\n  TARGET: empty_group\n}' });
-    expect(targetOnly.body.targets).toEqual({ selector: { group: 'empty_group' }, agents: [], missing: [] });
+    expect(response.body.targets).toEqual({ selector: null, agents: [], missing: [], error: expect.stringContaining('no targets') });
+  });
+
+  it('asks a worker for the targets it would hit, and answers 503 WORKERS_UNAVAILABLE when none answers', async () => {
+    for (const body of [
+      { instruction: 'REDUCE_COSTS BY 15%', agents: ['ghost-a'] },
+      { instruction: 'REDUCE_COSTS BY 1% {\n  TARGET: empty_group\n}' },
+    ]) {
+      const response = await request(gw.app).post('/compile').set(auth).send(body);
+      expect([response.status, response.body.error?.code]).toEqual([503, 'WORKERS_UNAVAILABLE']);
+    }
   });
 
   it('answers a bad program with 400 and its diagnostics', async () => {
@@ -334,12 +419,18 @@ describe('POST /compile, GET /metrics, GET /openapi.json', () => {
     expect(response.body.error.details.diagnostics[0]).toMatchObject({ code: 'SYNTAX_ERROR', line: 1, column: 16 });
   });
 
-  it('serves Prometheus text with the injection counters and the step histogram', async () => {
+  it('serves Prometheus text: the gateway\'s own request counters and latency histogram, by route pattern', async () => {
+    await request(gw.app).get('/injections/some-id-1').set(auth);
     const response = await request(gw.app).get('/metrics').set(auth);
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain/);
-    for (const name of ['started', 'succeeded', 'failed', 'rolled_back']) expect(response.text).toContain(`# TYPE openclaw_injections_${name}_total counter`);
-    expect(response.text).toContain('# TYPE openclaw_agent_step_duration_seconds histogram');
+    expect(response.text).toContain('# TYPE openclaw_injections_started_total counter');
+    expect(response.text).toContain('# TYPE openclaw_gateway_requests_total counter');
+    expect(response.text).toMatch(/^openclaw_gateway_requests_total\{method="GET",route="\/injections\/:id",status="404"\} [1-9]/m);
+    expect(response.text).toMatch(/^openclaw_gateway_request_duration_seconds_count\{method="GET",route="\/injections\/:id"\} [1-9]/m);
+    expect(response.text).not.toContain('some-id-1');
+    // Per-injection observation is gone: nothing here costs an RPC.
+    expect(response.text).not.toContain('openclaw_agent_step_duration_seconds');
   });
 
   it('serves the OpenAPI document', async () => {
@@ -349,9 +440,9 @@ describe('POST /compile, GET /metrics, GET /openapi.json', () => {
   });
 });
 
-describe('rate limit on mutating routes', () => {
-  it('answers 429 with Retry-After once a token has spent its burst, and leaves reads alone', async () => {
-    const limited = await testGateway({ overrides: { rateLimit: { burstRequests: 2, refillPerSecond: 0.01 } } });
+describe('rate limits', () => {
+  it('answers 429 with Retry-After once a token has spent its mutating burst, and leaves reads alone', async () => {
+    const limited = await testGateway({ overrides: { rateLimits: { mutating: { burstRequests: 2, refillPerSecond: 0.01 }, compile: UNLIMITED, read: UNLIMITED } } });
     try {
       const bad = { instruction: 'REDUCE_COSTS BY\n', agents: ['a'] };
       expect((await request(limited.app).post('/inject-swarm').set(auth).send(bad)).status).toBe(400);
@@ -366,6 +457,62 @@ describe('rate limit on mutating routes', () => {
       expect((await request(limited.app).get('/injections/x').set(auth)).status).toBe(404);
     } finally {
       await limited.close();
+    }
+  });
+
+  it('limits POST /compile and the read routes too, each with its own bucket', async () => {
+    const limited = await testGateway({ overrides: { rateLimits: { mutating: UNLIMITED, compile: { burstRequests: 2, refillPerSecond: 0.01 }, read: { burstRequests: 3, refillPerSecond: 0.01 } } } });
+    try {
+      const compile = () => request(limited.app).post('/compile').set(auth).send({ instruction: 'REDUCE_COSTS BY 15%' });
+      expect([(await compile()).status, (await compile()).status]).toEqual([200, 200]);
+      const third = await compile();
+      expect([third.status, third.body.error.code]).toEqual([429, 'RATE_LIMITED']);
+      // The starts compile too, so they spend the same bucket.
+      expect((await request(limited.app).post('/inject-swarm').set(auth).send({ agents: ['a'], instruction: 'REDUCE_COSTS BY 15%' })).status).toBe(429);
+      const reads = [];
+      for (const path of ['/injections/x', '/history/nobody', '/metrics', '/injections']) reads.push((await request(limited.app).get(path).set(auth)).status);
+      expect(reads).toEqual([404, 200, 200, 429]);
+      expect((await request(limited.app).get('/livez')).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('?wait=true', () => {
+  it('cancels the result poll when a wait times out: after several timed-out waits no poll is left open', async () => {
+    const waits = 4;
+    const answers = await Promise.all(
+      Array.from({ length: waits }, () => request(gw.app).post('/inject-swarm?wait=true&timeoutSeconds=1').set(auth).send({ agents: ['ghost-1'], instruction: GOOD })),
+    );
+    for (const answer of answers) {
+      started.push(answer.body.injectionId);
+      expect(answer.status).toBe(202);
+    }
+    // Each injection is still running (no worker), so a poll left behind would stay open until its deadline.
+    await eventually(async () => (gw.injections.openPolls() === 0 ? true : undefined), 'every result poll to end', 5_000);
+    expect(gw.injections.openPolls()).toBe(0);
+  });
+
+  it('refuses a waited start past MAX_CONCURRENT_WAITS with 503 TOO_MANY_WAITS, before starting anything', async () => {
+    const small = await testGateway({ service: { maxConcurrentWaits: 1 } });
+    try {
+      const first = request(small.app).post('/inject-swarm?wait=true&timeoutSeconds=3').set(auth).send({ agents: ['ghost-1'], instruction: GOOD });
+      const firstDone = first.then((r) => r);
+      await eventually(async () => (small.injections.openPolls() === 1 ? true : undefined), 'the first wait to begin');
+      const second = await request(small.app).post('/inject-swarm?wait=true').set(auth).send({ agents: ['ghost-2'], instruction: GOOD });
+      expect([second.status, second.body.error.code, second.headers['retry-after']]).toEqual([503, 'TOO_MANY_WAITS', expect.any(String)]);
+      expect(second.body.injectionId).toBeUndefined();
+      // Without wait there is no slot to take.
+      const unwaited = await request(small.app).post('/inject-swarm').set(auth).send({ agents: ['ghost-2'], instruction: GOOD });
+      expect(unwaited.status).toBe(202);
+      started.push(unwaited.body.injectionId);
+      const firstAnswer = await firstDone;
+      started.push(firstAnswer.body.injectionId);
+      expect(firstAnswer.status).toBe(202);
+      expect(small.injections.openPolls()).toBe(0);
+    } finally {
+      await small.close();
     }
   });
 });

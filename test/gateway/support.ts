@@ -1,18 +1,21 @@
-// A gateway app for route tests: the real app, the run's dev server and the real Docker adapter; no workers unless a test starts them.
-import { randomBytes } from 'node:crypto';
+// A gateway app for route tests: the real app and the run's dev server; no workers unless a test starts them.
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Config } from '../../src/config';
-import { createDockerAdapter } from '../../src/docker';
 import { createApp, GatewayDeps } from '../../src/gateway/app';
-import { createInjectionService, InjectionService } from '../../src/gateway/injection-service';
+import { createHealthProbes } from '../../src/gateway/health';
+import { createInjectionService, InjectionService, InjectionServiceDeps } from '../../src/gateway/injection-service';
 import { createGatewayMetrics, GatewayMetrics } from '../../src/gateway/metrics';
+import { createProgramChecker } from '../../src/gateway/program-check';
+import { createTargetResolver } from '../../src/gateway/target-resolver';
 import { createLogger } from '../../src/shared/logger';
 import { testClient, testConfig } from '../support/temporal';
 
 export const TOKEN = 't'.repeat(40);
 export const OTHER_TOKEN = 'o'.repeat(40);
 export const auth = { Authorization: `Bearer ${TOKEN}` };
+/** Rate limits no test reaches unless it means to. */
+export const UNLIMITED = { burstRequests: 10_000, refillPerSecond: 10_000 };
 
 export interface TestGateway {
   app: Express;
@@ -20,27 +23,26 @@ export interface TestGateway {
   client: Client;
   injections: InjectionService;
   metrics: GatewayMetrics;
-  signingKey: Buffer;
   close(): Promise<void>;
 }
 
-export async function testGateway(options: { overrides?: Partial<GatewayDeps>; callTimeoutMs?: number } = {}): Promise<TestGateway> {
-  const config = testConfig({ OPENCLAW_API_TOKENS: `${TOKEN},${OTHER_TOKEN}` });
+export async function testGateway(
+  options: { overrides?: Partial<GatewayDeps>; callTimeoutMs?: number; apiTokens?: string; service?: Partial<InjectionServiceDeps> } = {},
+): Promise<TestGateway> {
+  const config = testConfig({ OPENCLAW_API_TOKENS: options.apiTokens ?? `${TOKEN},${OTHER_TOKEN}` });
   const { client, close } = await testClient();
   const logger = createLogger({ level: 'error', component: 'gateway-test' });
   const metrics = createGatewayMetrics();
-  const injections = createInjectionService({ client, taskQueue: config.taskQueue, dockerHosts: [config.dockerHostName], metrics, logger, callTimeoutMs: options.callTimeoutMs });
-  const docker = createDockerAdapter({ dockerHost: config.dockerHost });
-  const signingKey = randomBytes(32);
+  const injections = createInjectionService({ client, taskQueue: config.taskQueue, dockerHosts: [config.dockerHostName], metrics, logger, callTimeoutMs: options.callTimeoutMs, ...options.service });
   const app = createApp({
-    health: { client, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dockerHostName: config.dockerHostName, dockerPing: () => docker.ping() },
+    health: createHealthProbes({ client, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dockerHosts: [config.dockerHostName], logger }),
     apiTokens: config.apiTokens,
     logger,
     injections,
-    signingKey,
-    docker,
+    programs: createProgramChecker(),
+    targets: createTargetResolver({ client, taskQueue: config.taskQueue, dockerHosts: [config.dockerHostName], waitMs: options.callTimeoutMs }),
     metrics,
-    rateLimit: { burstRequests: 10_000, refillPerSecond: 10_000 },
+    rateLimits: { mutating: UNLIMITED, compile: UNLIMITED, read: UNLIMITED },
     ...options.overrides,
   });
   return {
@@ -49,7 +51,6 @@ export async function testGateway(options: { overrides?: Partial<GatewayDeps>; c
     client,
     injections,
     metrics,
-    signingKey,
     close: async () => {
       await injections.close();
       await close();

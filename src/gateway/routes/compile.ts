@@ -1,18 +1,18 @@
 // POST /compile: a dry run — bytecode, disassembly, rollout settings, and the agents the program would hit. Starts nothing.
+// The bytecode is signed with the gateway's throwaway key (program-check.ts): no agent runs it.
 import { createHash } from 'node:crypto';
-import { Router } from 'express';
-import { disassemble } from '../../bytecode/disassemble';
-import type { AgentSelector, DockerAdapter } from '../../docker';
+import { RequestHandler, Router } from 'express';
 import { MAX_TARGET_AGENTS } from '../../shared/injection-types';
-import { compileOrReject, diagnosticView } from '../program-check';
+import { diagnosticView, ProgramChecker } from '../program-check';
+import type { TargetResolver, TargetSelector } from '../target-resolver';
 import { agentListField, Checker, contextField, groupField, instructionField, knownQuery, objectBody } from '../validation';
 
 /** Program id written into dry-run bytecode (a real injection writes its injection id). */
 export const DRY_RUN_PROGRAM_ID = 'dry-run';
 
-export function compileRoutes(deps: { signingKey: Buffer; docker: Pick<DockerAdapter, 'listAgents'> }): Router {
+export function compileRoutes(deps: { programs: ProgramChecker; targets: TargetResolver; guards: RequestHandler[] }): Router {
   const router = Router();
-  router.post('/compile', async (req, res) => {
+  router.post('/compile', ...deps.guards, async (req, res) => {
     const check = new Checker();
     knownQuery(req.query, [], check);
     const body = objectBody(req.body, ['instruction', 'context', 'agents', 'group'], check);
@@ -22,36 +22,37 @@ export function compileRoutes(deps: { signingKey: Buffer; docker: Pick<DockerAda
     const group = groupField(body.group, check);
     if (body.agents !== undefined && body.group !== undefined) check.add('group', 'give agents or group, not both');
     check.done();
-    const result = compileOrReject(source, context, { programId: DRY_RUN_PROGRAM_ID, signingKey: deps.signingKey });
-    const selector: AgentSelector | null = agents ? { agentIds: agents } : group ? { group } : result.rollout.target ? { group: result.rollout.target } : null;
+    const result = deps.programs.compileOrReject(source, context, DRY_RUN_PROGRAM_ID);
+    const selector: TargetSelector | null = agents ? { agentIds: agents } : group ? { group } : result.rollout.target ? { group: result.rollout.target } : null;
     res.json({
       ok: true,
+      dryRun: true,
       programId: DRY_RUN_PROGRAM_ID,
+      signature: 'throwaway key of this gateway process: no agent accepts this bytecode',
       bytes: result.bytecode.length,
       sha256: createHash('sha256').update(result.bytecode).digest('hex'),
       bytecode: result.bytecode.toString('base64'),
-      disassembly: disassemble(result.bytecode, { key: deps.signingKey }),
+      disassembly: deps.programs.disassemble(result.bytecode),
       rollout: result.rollout,
       directives: result.directives,
       diagnostics: result.diagnostics.map(diagnosticView),
-      targets: await targetsOf(deps.docker, selector),
+      targets: await targetsOf(deps.targets, selector),
     });
   });
   return router;
 }
 
-/** Who the program would reach now; a Docker engine that does not answer is reported, not fatal, in a dry run. */
-async function targetsOf(docker: Pick<DockerAdapter, 'listAgents'>, selector: AgentSelector | null) {
+/** Who the program would reach now, per the workers; a host whose worker failed the lookup is named in `error`. */
+async function targetsOf(targets: TargetResolver, selector: TargetSelector | null) {
   if (!selector) return { selector: null, agents: [], missing: [], error: 'no targets: give agents or group, or set TARGET in the program' };
-  try {
-    const found = (await docker.listAgents(selector)).slice(0, MAX_TARGET_AGENTS);
-    const foundIds = new Set(found.map((a) => a.agentId));
-    return {
-      selector,
-      agents: found.map((a) => ({ agentId: a.agentId, containerName: a.containerName, group: a.group, running: a.running })),
-      missing: (selector.agentIds ?? []).filter((id) => !foundIds.has(id)),
-    };
-  } catch (err) {
-    return { selector, agents: [], missing: [], error: `the Docker engine could not list agents: ${err instanceof Error ? err.message : String(err)}` };
-  }
+  const hosts = await targets.resolve(selector);
+  const agents = hosts.flatMap((h) => ('agentIds' in h ? h.agentIds.map((agentId) => ({ agentId, host: h.host })) : [])).slice(0, MAX_TARGET_AGENTS);
+  const found = new Set(agents.map((a) => a.agentId));
+  const failed = hosts.flatMap((h) => ('error' in h ? [`${h.host}: ${h.error}`] : []));
+  return {
+    selector,
+    agents,
+    missing: 'agentIds' in selector ? selector.agentIds.filter((id) => !found.has(id)) : [],
+    ...(failed.length > 0 ? { error: `the worker of a Docker host could not list agents (${failed.join('; ')})` } : {}),
+  };
 }

@@ -1,5 +1,5 @@
 // GET /history/:agentId: the agent's injections, newest first, each with its outcome, timings and trace.
-import { Router } from 'express';
+import { RequestHandler, Router } from 'express';
 import { InjectionService } from '../injection-service';
 import { agentIdParam, Checker, intQuery, knownQuery, pageTokenQuery } from '../validation';
 
@@ -7,9 +7,9 @@ import { agentIdParam, Checker, intQuery, knownQuery, pageTokenQuery } from '../
 export const MAX_HISTORY_LIMIT = 100;
 export const DEFAULT_HISTORY_LIMIT = 20;
 
-export function historyRoutes(deps: { injections: InjectionService }): Router {
+export function historyRoutes(deps: { injections: InjectionService; read: RequestHandler[] }): Router {
   const router = Router();
-  router.get('/history/:agentId', async (req, res) => {
+  router.get('/history/:agentId', ...deps.read, async (req, res) => {
     const agentId = agentIdParam(req.params.agentId);
     const check = new Checker();
     const query = knownQuery(req.query, ['limit', 'pageToken'], check);

@@ -1,9 +1,10 @@
 // Watching and steering: GET /injections, GET /injections/:id, POST …/pause|resume|abort, PATCH /injections/:id.
-import { RequestHandler, Router } from 'express';
+import { RequestHandler, Response, Router } from 'express';
 import { MAX_MAX_PARALLEL, MIN_MAX_PARALLEL } from '../../compiler';
-import { FINAL_SWARM_STATUSES, SwarmStatus } from '../../shared/injection-types';
-import { principalOf } from '../auth';
-import { InjectionService } from '../injection-service';
+import { FINAL_SWARM_STATUSES, OperatorAction, SwarmStatus } from '../../shared/injection-types';
+import { principalOf, requireGroup } from '../auth';
+import type { InjectionService, SteerGuard } from '../injection-service';
+import { requestIdOf } from '../request-log';
 import { agentIdParam, Checker, injectionIdParam, intQuery, knownQuery, MAX_ABORT_REASON_CHARS, objectBody, optionalString, pageTokenQuery } from '../validation';
 import { statusUrl } from './start';
 
@@ -15,10 +16,20 @@ export const DEFAULT_LIST_LIMIT = 20;
 
 const LISTABLE_STATUSES: readonly string[] = ['compiling', 'resolving', 'canary', 'rolling-out', 'paused', 'rolling-back', ...FINAL_SWARM_STATUSES] satisfies readonly SwarmStatus[];
 
-export function injectionRoutes(deps: { injections: InjectionService; mutating: RequestHandler }): Router {
+/** Who steers, from the token (never from the body), and under which request. */
+function operatorAction(res: Response): OperatorAction {
+  return { by: principalOf(res), requestId: requestIdOf(res) };
+}
+
+/** A group-limited steer scope may steer only injections started on one of its groups. */
+function steerGuard(res: Response, injectionId: string): SteerGuard {
+  return (target) => requireGroup(res, 'steer', target.group, `injection ${injectionId}`);
+}
+
+export function injectionRoutes(deps: { injections: InjectionService; read: RequestHandler[]; steer: RequestHandler[] }): Router {
   const router = Router();
 
-  router.get('/injections', async (req, res) => {
+  router.get('/injections', ...deps.read, async (req, res) => {
     const check = new Checker();
     const query = knownQuery(req.query, ['status', 'agent', 'limit', 'pageToken'], check);
     const status = optionalString(query.status, 'status', check);
@@ -31,7 +42,7 @@ export function injectionRoutes(deps: { injections: InjectionService; mutating: 
     res.json({ items: items.map((i) => ({ ...i, statusUrl: statusUrl(i.injectionId) })), limit, nextPageToken });
   });
 
-  router.get('/injections/:id', async (req, res) => {
+  router.get('/injections/:id', ...deps.read, async (req, res) => {
     const injectionId = injectionIdParam(req.params.id);
     const check = new Checker();
     const query = knownQuery(req.query, ['offset', 'limit'], check);
@@ -43,24 +54,27 @@ export function injectionRoutes(deps: { injections: InjectionService; mutating: 
 
   const signal = (kind: 'pause' | 'resume'): RequestHandler => async (req, res) => {
     const injectionId = injectionIdParam(req.params.id);
-    await deps.injections[kind](injectionId);
-    res.status(202).json({ injectionId, accepted: kind, statusUrl: statusUrl(injectionId) });
+    const action = operatorAction(res);
+    await deps.injections[kind](injectionId, action, steerGuard(res, injectionId));
+    res.status(202).json({ injectionId, accepted: kind, by: action.by, statusUrl: statusUrl(injectionId) });
   };
-  router.post('/injections/:id/pause', deps.mutating, signal('pause'));
-  router.post('/injections/:id/resume', deps.mutating, signal('resume'));
+  router.post('/injections/:id/pause', ...deps.steer, signal('pause'));
+  router.post('/injections/:id/resume', ...deps.steer, signal('resume'));
 
-  router.post('/injections/:id/abort', deps.mutating, async (req, res) => {
+  router.post('/injections/:id/abort', ...deps.steer, async (req, res) => {
     const injectionId = injectionIdParam(req.params.id);
     const check = new Checker();
     // An empty body is fine here: abort needs nothing, a reason is optional.
     const body = req.body === undefined ? {} : objectBody(req.body, ['reason'], check);
-    const reason = optionalString(body.reason, 'reason', check, { maxBytes: MAX_ABORT_REASON_CHARS }) ?? `aborted through the gateway by ${principalOf(res)}`;
+    // The caller's text, recorded beside who aborted (action.by, from the token): a reason cannot pose as another operator.
+    const reason = optionalString(body.reason, 'reason', check, { maxBytes: MAX_ABORT_REASON_CHARS });
     check.done();
-    await deps.injections.abort(injectionId, reason);
-    res.status(202).json({ injectionId, accepted: 'abort', reason, statusUrl: statusUrl(injectionId) });
+    const action = operatorAction(res);
+    await deps.injections.abort(injectionId, reason, action, steerGuard(res, injectionId));
+    res.status(202).json({ injectionId, accepted: 'abort', reason: reason ?? null, by: action.by, statusUrl: statusUrl(injectionId) });
   });
 
-  router.patch('/injections/:id', deps.mutating, async (req, res) => {
+  router.patch('/injections/:id', ...deps.steer, async (req, res) => {
     const injectionId = injectionIdParam(req.params.id);
     const check = new Checker();
     const body = objectBody(req.body, ['maxParallel'], check);
@@ -70,8 +84,9 @@ export function injectionRoutes(deps: { injections: InjectionService; mutating: 
       check.add('maxParallel', `expected a whole number from ${MIN_MAX_PARALLEL} to ${MAX_MAX_PARALLEL}`);
     }
     check.done();
-    const previous = await deps.injections.setMaxParallel(injectionId, value as number);
-    res.json({ injectionId, maxParallel: value, previous });
+    const action = operatorAction(res);
+    const previous = await deps.injections.setMaxParallel(injectionId, value as number, action, steerGuard(res, injectionId));
+    res.json({ injectionId, maxParallel: value, previous, by: action.by });
   });
 
   return router;

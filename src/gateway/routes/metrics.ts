@@ -1,10 +1,10 @@
 // GET /metrics: Prometheus text exposition of the gateway's counters and histogram.
-import { Router } from 'express';
+import { RequestHandler, Router } from 'express';
 import type { GatewayMetrics } from '../metrics';
 
-export function metricsRoutes(deps: { metrics: GatewayMetrics }): Router {
+export function metricsRoutes(deps: { metrics: GatewayMetrics; read: RequestHandler[] }): Router {
   const router = Router();
-  router.get('/metrics', (_req, res) => {
+  router.get('/metrics', ...deps.read, (_req, res) => {
     res.type('text/plain; version=0.0.4; charset=utf-8').send(deps.metrics.render());
   });
   return router;

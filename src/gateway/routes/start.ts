@@ -2,10 +2,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Request, RequestHandler, Response, Router } from 'express';
 import type { Priority, TargetSelector } from '../../shared/injection-types';
-import { principalOf } from '../auth';
+import { principalOf, requireGroup } from '../auth';
 import { ApiError } from '../errors';
-import { InjectionService, InjectionView, requestFingerprint } from '../injection-service';
-import { compileOrReject } from '../program-check';
+import { InjectionService, InjectionView, requestFingerprint, WaitSlot } from '../injection-service';
+import type { ProgramChecker } from '../program-check';
+import { requestIdOf } from '../request-log';
 import {
   agentIdField,
   agentListField,
@@ -28,9 +29,9 @@ const IDEMPOTENT_ID_HEX_CHARS = 40;
 
 export interface StartRouteDeps {
   injections: InjectionService;
-  signingKey: Buffer;
-  /** The rate limit of mutating routes. */
-  mutating: RequestHandler;
+  programs: ProgramChecker;
+  /** What runs before each start route's own handler: scope check and rate limits. */
+  guards: RequestHandler[];
   /** Upper bound for `?wait=true`, in seconds; MAX_WAIT_SECONDS unless a test shortens it. */
   maxWaitSeconds?: number;
 }
@@ -72,27 +73,43 @@ export function startRoutes(deps: StartRouteDeps): Router {
 
   async function begin(req: Request, res: Response, plan: StartPlan, route: string) {
     const injectionId = injectionIdFor(req, res);
-    const { rollout } = compileOrReject(plan.source, plan.context, { programId: injectionId, signingKey: deps.signingKey });
+    const { rollout } = deps.programs.compileOrReject(plan.source, plan.context, injectionId);
     if (plan.targets === null && rollout.target === null) {
       throw new ApiError(400, 'NO_TARGETS', 'no targets: give agents or group, or set TARGET in the program', { problems: [{ field: 'agents', problem: 'no targets' }] });
     }
+    // One group, when the injection reaches one: a group-limited token may start only those (explicit agent ids are
+    // refused to it: checking their labels here would cost a worker round trip and still race the workflow's own lookup).
+    const targetGroup = plan.targets === null ? rollout.target : 'group' in plan.targets ? plan.targets.group : null;
+    requireGroup(res, 'inject', targetGroup, targetGroup === null ? 'a request for explicit agent ids' : 'the injection\'s target');
     const started = await deps.injections.start({
       injectionId,
       ...plan,
       requestedBy: principalOf(res),
+      requestId: requestIdOf(res),
+      targetGroup,
       fingerprint: requestFingerprint([route, plan.source, plan.context, plan.targets, plan.priority]),
     });
     res.location(statusUrl(injectionId));
     return started;
   }
 
-  async function waited(injectionId: string, seconds: number | null): Promise<InjectionView | null> {
-    if (seconds === null) return null;
-    const closed = await deps.injections.waitUntilClosed(injectionId, seconds * 1000);
+  async function waited(slot: WaitSlot | null, injectionId: string, seconds: number | null): Promise<InjectionView | null> {
+    if (slot === null || seconds === null) return null;
+    const closed = await slot.untilClosed(injectionId, seconds * 1000);
     return closed ? deps.injections.view(injectionId, { offset: 0, limit: MAX_WAIT_RESULTS }) : null;
   }
 
-  router.post('/inject', deps.mutating, async (req, res) => {
+  /** Runs a start with its wait slot (reserved before anything starts, so a full house refuses instead of half-waiting). */
+  async function withWaitSlot<T>(wait: number | null, fn: (slot: WaitSlot | null) => Promise<T>): Promise<T> {
+    const slot = wait === null ? null : deps.injections.reserveWait();
+    try {
+      return await fn(slot);
+    } finally {
+      slot?.release();
+    }
+  }
+
+  router.post('/inject', ...deps.guards, async (req, res) => {
     const check = new Checker();
     const wait = waitOptions(req, maxWaitSeconds, check);
     const body = objectBody(req.body, ['agentId', 'instruction', 'context', 'priority'], check);
@@ -104,30 +121,32 @@ export function startRoutes(deps: StartRouteDeps): Router {
       priority: priorityField(body.priority, 'medium', check),
     };
     check.done();
-    const started = await begin(req, res, plan, 'inject');
-    const view = await waited(started.injectionId, wait);
-    if (!view) {
-      res.status(202).json({ injectionId: started.injectionId, statusUrl: statusUrl(started.injectionId), created: started.created, agentId });
-      return;
-    }
-    const result = await deps.injections.agentResult(started.injectionId, agentId);
-    const entry = view.agents.items[0];
-    res.status(200).json({
-      injectionId: started.injectionId,
-      statusUrl: statusUrl(started.injectionId),
-      created: started.created,
-      agentId,
-      success: view.status === 'succeeded' && result?.outcome === 'injected',
-      status: view.status,
-      outcome: result?.outcome ?? entry?.outcome ?? null,
-      error: result?.error?.message ?? entry?.error ?? view.error?.message ?? null,
-      executionTime: result ? Date.parse(result.finishedAt) - Date.parse(result.startedAt) : null,
-      timings: result?.timings ?? [],
-      trace: result?.trace ?? null,
+    await withWaitSlot(wait, async (slot) => {
+      const started = await begin(req, res, plan, 'inject');
+      const view = await waited(slot, started.injectionId, wait);
+      if (!view) {
+        res.status(202).json({ injectionId: started.injectionId, statusUrl: statusUrl(started.injectionId), created: started.created, agentId });
+        return;
+      }
+      const result = await deps.injections.agentResult(started.injectionId, agentId);
+      const entry = view.agents.items[0];
+      res.status(200).json({
+        injectionId: started.injectionId,
+        statusUrl: statusUrl(started.injectionId),
+        created: started.created,
+        agentId,
+        success: view.status === 'succeeded' && result?.outcome === 'injected',
+        status: view.status,
+        outcome: result?.outcome ?? entry?.outcome ?? null,
+        error: result?.error?.message ?? entry?.error ?? view.error?.message ?? null,
+        executionTime: result ? Date.parse(result.finishedAt) - Date.parse(result.startedAt) : null,
+        timings: result?.timings ?? [],
+        trace: result?.trace ?? null,
+      });
     });
   });
 
-  router.post('/inject-swarm', deps.mutating, async (req, res) => {
+  router.post('/inject-swarm', ...deps.guards, async (req, res) => {
     const check = new Checker();
     const wait = waitOptions(req, maxWaitSeconds, check);
     const body = objectBody(req.body, ['agents', 'group', 'instruction', 'context', 'priority'], check);
@@ -141,28 +160,30 @@ export function startRoutes(deps: StartRouteDeps): Router {
       priority: priorityField(body.priority, 'high', check),
     };
     check.done();
-    const started = await begin(req, res, plan, 'inject-swarm');
-    const view = await waited(started.injectionId, wait);
-    if (!view) {
-      res.status(202).json({ injectionId: started.injectionId, statusUrl: statusUrl(started.injectionId), created: started.created });
-      return;
-    }
-    const successful = view.counts?.injected ?? 0;
-    const failed = view.counts?.failed ?? 0;
-    res.status(200).json({
-      injectionId: started.injectionId,
-      statusUrl: statusUrl(started.injectionId),
-      created: started.created,
-      status: view.status,
-      instruction: plan.source,
-      totalAgents: view.counts?.total ?? 0,
-      successful,
-      failed,
-      counts: view.counts,
-      results: view.agents.items.map((a) => ({ agentId: a.agentId, success: a.outcome === 'injected', outcome: a.outcome, error: a.error ?? null })),
-      resultsTruncated: view.agents.total > view.agents.items.length,
-      summary: `${successful} injected, ${failed} failed`,
-      ...(view.error ? { error: view.error } : {}),
+    await withWaitSlot(wait, async (slot) => {
+      const started = await begin(req, res, plan, 'inject-swarm');
+      const view = await waited(slot, started.injectionId, wait);
+      if (!view) {
+        res.status(202).json({ injectionId: started.injectionId, statusUrl: statusUrl(started.injectionId), created: started.created });
+        return;
+      }
+      const successful = view.counts?.injected ?? 0;
+      const failed = view.counts?.failed ?? 0;
+      res.status(200).json({
+        injectionId: started.injectionId,
+        statusUrl: statusUrl(started.injectionId),
+        created: started.created,
+        status: view.status,
+        instruction: plan.source,
+        totalAgents: view.counts?.total ?? 0,
+        successful,
+        failed,
+        counts: view.counts,
+        results: view.agents.items.map((a) => ({ agentId: a.agentId, success: a.outcome === 'injected', outcome: a.outcome, error: a.error ?? null })),
+        resultsTruncated: view.agents.total > view.agents.items.length,
+        summary: `${successful} injected, ${failed} failed`,
+        ...(view.error ? { error: view.error } : {}),
+      });
     });
   });
 
