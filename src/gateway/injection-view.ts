@@ -12,8 +12,8 @@ import { describeInjection, isNotFound, withWorker, workflowState } from './temp
 
 export type InjectionViews = Pick<InjectionService, 'view' | 'agentResult'>;
 
-function pageOf(agents: AgentStatusEntry[], page: { offset: number; limit: number }) {
-  return { offset: page.offset, limit: page.limit, total: agents.length, items: agents.slice(page.offset, page.offset + page.limit) };
+function pageOf(agents: AgentStatusEntry[], page: { offset: number; limit: number }, total = agents.length) {
+  return { offset: page.offset, limit: page.limit, total, items: agents.slice(page.offset, page.offset + page.limit) };
 }
 
 /** The failure a closed workflow ended with: a compile failure carries every diagnostic. */
@@ -75,14 +75,36 @@ export function createInjectionViews(deps: { client: Client; callTimeoutMs: numb
         deadline: null,
         msUntilDeadline: null,
       };
+      // A closed injection still answers its progress query (a worker replays its last run): every row pages there.
+      const closedProgress = () => withWorker(client, 'progress query', deps.callTimeoutMs, () => handle(injectionId).query(progressQuery, page));
       if (state === 'COMPLETED') {
         const result = await handle(injectionId).result();
-        return { ...closedView, status: result.status, rollout: result.rollout, counts: result.counts, agents: pageOf(result.agents, page) };
+        const total = result.agentsTotal ?? result.agents.length;
+        const agents = page.offset + page.limit <= result.agents.length || total <= result.agents.length ? pageOf(result.agents, page, total) : (await closedProgress()).agents;
+        return { ...closedView, status: result.status, rollout: result.rollout, counts: result.counts, agents };
       }
       const lastStatus = description.typedSearchAttributes.get(INJECTION_STATUS);
-      const status = state === 'CANCELLED' ? 'cancelled' : state === 'TERMINATED' ? 'terminated' : state === 'TIMED_OUT' ? 'timed-out' : lastStatus === 'compile-failed' ? 'compile-failed' : 'failed';
+      const status =
+        state === 'CANCELLED'
+          ? 'cancelled'
+          : state === 'TERMINATED'
+            ? 'terminated'
+            : state === 'TIMED_OUT'
+              ? 'timed-out'
+              : lastStatus === 'compile-failed' || lastStatus === 'agent-busy'
+                ? lastStatus
+                : 'failed';
       const error = state === 'FAILED' ? await failureOf(handle(injectionId)) : undefined;
-      return { ...closedView, status, rollout: null, counts: null, agents: pageOf([], page), ...(error ? { error } : {}) };
+      // A cancelled injection reverted what it changed: its rows say how each agent ended. Without a worker, no rows.
+      const progress = state === 'CANCELLED' ? await closedProgress().catch(() => null) : null;
+      return {
+        ...closedView,
+        status,
+        rollout: progress?.rollout ?? null,
+        counts: progress?.counts ?? null,
+        agents: progress?.agents ?? pageOf([], page),
+        ...(error ? { error } : {}),
+      };
     },
 
     async agentResult(injectionId, agentId) {

@@ -14,7 +14,7 @@ export const DEFAULT_AGENT_PAGE = 50;
 export const MAX_LIST_LIMIT = 100;
 export const DEFAULT_LIST_LIMIT = 20;
 
-const LISTABLE_STATUSES: readonly string[] = ['compiling', 'resolving', 'canary', 'rolling-out', 'paused', 'rolling-back', ...FINAL_SWARM_STATUSES] satisfies readonly SwarmStatus[];
+const LISTABLE_STATUSES: readonly string[] = ['compiling', 'resolving', 'canary', 'rolling-out', 'waiting-for-agents', 'paused', 'rolling-back', ...FINAL_SWARM_STATUSES] satisfies readonly SwarmStatus[];
 
 /** Who steers, from the token (never from the body), and under which request. */
 function operatorAction(res: Response): OperatorAction {
