@@ -107,12 +107,13 @@ export const MAX_PARALLEL_LIMIT = 1_000;
 
 /** Failures allowed before the rollout stops: a count, or a share of `total` rounded down. */
 export function allowedFailures(share: Share, total: number): number {
-  return share.kind === 'count' ? share.value : Math.floor((share.value / 100) * total);
+  // Multiply first: (29 / 100) * 100 is 28.999999999999996 in floating point, 29 * 100 / 100 is 29.
+  return share.kind === 'count' ? share.value : Math.floor((share.value * total) / 100);
 }
 
 /** Agents in the canary wave: a count, or a share of `total` rounded up (at least one when the share is above zero). */
 export function canarySize(share: Share, total: number): number {
-  const size = share.kind === 'count' ? share.value : Math.ceil((share.value / 100) * total);
+  const size = share.kind === 'count' ? share.value : Math.ceil((share.value * total) / 100);
   return Math.min(Math.max(size, 0), total);
 }
 
@@ -408,8 +409,8 @@ export class Rollout {
 
   private advance(inFlight: number): void {
     const s = this.state;
-    // Unknown targets alone can spend the budget: then nothing is launched at all.
-    if ((s.phase === 'canary' || s.phase === 'main') && s.stopReason === null) this.checkBudget();
+    // Unknown targets alone can spend the budget: then nothing is launched at all (not a canary failure: no canary ran).
+    if ((s.phase === 'canary' || s.phase === 'main') && s.stopReason === null && this.counts().failed > this.failureBudget()) this.stop('failure-budget-exceeded');
     if (s.phase === 'canary' && s.stopReason === null) {
       const canary = this.canaryIds();
       const open = s.rows.some((row) => canary.has(row[0]) && !TERMINAL_ROW_OUTCOMES.has(row[2]));
