@@ -12,7 +12,7 @@ const MAX_AGENTS = 10;
 const MAX_STEPS = 60;
 const HOLDERS = ['inj-held-a', 'inj-held-b'] as const;
 
-const INJECTION_ENDS: InjectionEnd[] = ['injected', 'injected', 'injected', 'failed', 'rolled-back', 'rollback-failed', 'not-found', 'superseded'];
+const INJECTION_ENDS: InjectionEnd[] = ['injected', 'injected', 'injected', 'injected', 'injected', 'failed', 'rolled-back', 'rollback-failed', 'not-found', 'superseded'];
 const REVERT_ENDS: RevertEnd[] = ['reverted', 'reverted', 'revert-failed', 'revert-superseded'];
 const STOP_REASONS: StopReason[] = ['aborted', 'deadline-exceeded', 'cancelled'];
 
@@ -183,19 +183,23 @@ export function play({ setup, steps, ending, tail }: Scenario): SimulatedWorkflo
 
 describe('the rollout core under random interleavings', () => {
   it(`keeps every invariant over ${MODEL_RUNS} random rollouts`, () => {
-    let stopped = 0;
-    let continued = 0;
+    const seen = { stopped: 0, succeeded: 0, budgetStop: 0, reverted: 0, continuedMidRollback: 0, grantedThenRun: 0, pausedAtStop: 0, raisedOrLowered: 0 };
     fc.assert(
       fc.property(scenarioArb, (scenario) => {
         const sim = play(scenario);
-        if (sim.state.stopReason !== null) stopped++;
-        if (sim.continuedAsNew.length > 0) continued++;
+        const reason = sim.state.stopReason;
+        if (reason !== null) seen.stopped++;
+        if (reason === null) seen.succeeded++;
+        if (reason === 'canary-failed' || reason === 'failure-budget-exceeded') seen.budgetStop++;
+        if (sim.launched.some((l) => l.kind === 'revert')) seen.reverted++;
+        if (sim.continuedMidRollback) seen.continuedMidRollback++;
+        if (sim.grantedThenRun) seen.grantedThenRun++;
+        if (sim.pausedAtStop) seen.pausedAtStop++;
+        if (sim.state.maxParallelOverride !== null) seen.raisedOrLowered++;
       }),
       { numRuns: MODEL_RUNS },
     );
-    // The generator reaches both ends of the rollout often enough to mean something.
-    expect(stopped).toBeGreaterThan(MODEL_RUNS / 10);
-    expect(MODEL_RUNS - stopped).toBeGreaterThan(MODEL_RUNS / 10);
-    expect(continued).toBeGreaterThan(MODEL_RUNS / 10);
+    // The generator reaches every path often enough to mean something (at least 2% of the runs each).
+    for (const [path, runs] of Object.entries(seen)) expect([path, runs > MODEL_RUNS / 50]).toEqual([path, true]);
   });
 });

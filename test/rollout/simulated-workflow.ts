@@ -43,6 +43,11 @@ export class SimulatedWorkflow {
   readonly inFlight = new Map<string, Launch['kind']>();
   readonly launched: Launch[] = [];
   readonly continuedAsNew: number[] = [];
+  /** Coverage of the paths that matter, for the model test to check its generator reaches them. */
+  continuedMidRollback = false;
+  grantedThenRun = false;
+  pausedAtStop = false;
+  private readonly grantedIds = new Set<string>();
   private readonly expected = new Map<string, RowOutcome>();
   private readonly injectLaunched = new Set<string>();
   private readonly revertLaunched = new Set<string>();
@@ -107,6 +112,7 @@ export class SimulatedWorkflow {
     const wasDone = this.core.state.phase === 'done';
     this.core.stop(reason);
     if (!wasDone) {
+      if (this.stopSeen === null && this.pausedSeen) this.pausedAtStop = true;
       this.stopSeen ??= reason;
       this.skipUnstarted();
     }
@@ -128,7 +134,11 @@ export class SimulatedWorkflow {
 
   grant(agentIds: readonly string[]): void {
     this.core.granted(agentIds);
-    for (const id of agentIds) if (this.expected.get(id) === 'waiting') this.expected.set(id, 'pending');
+    for (const id of agentIds) {
+      if (this.expected.get(id) !== 'waiting') continue;
+      this.expected.set(id, 'pending');
+      this.grantedIds.add(id);
+    }
     this.check(`grant ${agentIds.join(',')}`);
   }
 
@@ -169,6 +179,7 @@ export class SimulatedWorkflow {
     this.core = new Rollout(JSON.parse(carried) as RolloutState);
     expect(JSON.stringify(this.core.state) === carried, () => 'the state changed across continue-as-new');
     this.continuedAsNew.push(this.launched.length);
+    if (this.stopSeen !== null && this.core.state.rows.some((row) => row[2] === 'injected')) this.continuedMidRollback = true;
     this.check('continue-as-new');
     return true;
   }
@@ -215,6 +226,7 @@ export class SimulatedWorkflow {
       const canaryOpen = [...this.canaryIds].some((id) => !TERMINAL_ROW_OUTCOMES.has(this.expected.get(id)!) || this.inFlight.has(id));
       expect(this.canaryIds.has(agentId) || !canaryOpen, () => `${agentId} launched before the canary ended`);
       this.injectLaunched.add(agentId);
+      if (this.grantedIds.has(agentId)) this.grantedThenRun = true;
       this.expected.set(agentId, 'running');
     } else {
       expect(this.stopSeen !== null, () => `revert of ${agentId} without a stop`);
