@@ -424,9 +424,12 @@ export class Rollout {
   private note(text: string | null): string | null {
     if (text === null) return null;
     if (text.length <= MAX_NOTE_CHARS && !text.startsWith('#')) return text;
-    return `#${this.noteIndex(text)}`;
+    const i = this.noteIndex(text);
+    // The table is full: the row keeps the start of its own text, never another row's.
+    return i < 0 ? text.replace(/^#+/, '').slice(0, MAX_NOTE_CHARS) || null : `#${i}`;
   }
 
+  /** Where `text` is in the notes table, added if new; -1 once the table is full (a waiting agent's holder then reads 'unknown'). */
   private noteIndex(text: string): number {
     const clipped = text.slice(0, 200);
     let i = this.state.notes.indexOf(clipped);
@@ -434,6 +437,6 @@ export class Rollout {
       this.state.notes.push(clipped);
       i = this.state.notes.length - 1;
     }
-    return i < 0 ? MAX_NOTES - 1 : i;
+    return i;
   }
 }

@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import type { Share } from '../../src/compiler/rollout';
 import type { StopReason } from '../../src/rollout/rollout-core';
-import { MAX_NOTE_CHARS, MAX_PARALLEL_LIMIT, Rollout, allowedFailures, canarySize, initialState } from '../../src/rollout/rollout-core';
+import { MAX_NOTES, MAX_NOTE_CHARS, MAX_PARALLEL_LIMIT, Rollout, allowedFailures, canarySize, initialState } from '../../src/rollout/rollout-core';
 import { MAX_TARGET_AGENTS } from '../../src/shared/injection-types';
 import type { SimSetup } from './simulated-workflow';
 import { SimulatedWorkflow, checkCounts, shareOf } from './simulated-workflow';
@@ -162,11 +162,12 @@ describe('the failure budget (MAX_FAILURES)', () => {
 
   it('every whole percent of every swarm size up to the target limit rounds as integer arithmetic does', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 100 }), fc.integer({ min: 0, max: MAX_TARGET_AGENTS }), (value, total) => {
-        expect(allowedFailures(percent(value), total)).toBe(shareOf(percent(value), total, 'down'));
-        expect(canarySize(percent(value), total)).toBe(shareOf(percent(value), total, 'up'));
-      }),
-      { numRuns: 2_000 },
+      fc.property(
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: 0, max: MAX_TARGET_AGENTS }),
+        (value, total) => allowedFailures(percent(value), total) === shareOf(percent(value), total, 'down') && canarySize(percent(value), total) === shareOf(percent(value), total, 'up'),
+      ),
+      { numRuns: 5_000 },
     );
   });
 });
@@ -345,6 +346,28 @@ describe('the record', () => {
     expect(row[3]).toMatch(/^#\d+$/);
     expect(row[3]!.length).toBeLessThanOrEqual(MAX_NOTE_CHARS);
     expect(sim.core.noteOf(row)).toBe(holder);
+  });
+
+  it('once the table of long notes is full, a row keeps the start of its own note, never another row\'s', () => {
+    // Each agent superseded by a different injection whose id is too long to keep inline.
+    const n = MAX_NOTES + 5;
+    const holder = (i: number) => `inj-superseding-${String(i).padStart(5, '0')}-${'x'.repeat(MAX_NOTE_CHARS)}`;
+    const ids = agents(n);
+    const core = new Rollout(initialState({ agentIds: ids, found: new Map(ids.map((id) => [id, 'host-0'])), settings: { maxParallel: n, maxFailures: count(n), canary: count(0) } }));
+    for (const step of core.next(0)) core.injectionSettled(step.agentId, 'superseded', holder(ids.indexOf(step.agentId)));
+    expect(core.finished(0)).toBe(true);
+    expect(core.state.notes).toHaveLength(MAX_NOTES);
+    const wrong = core.state.rows.filter((row, i) => row[3] === null || row[3].length > MAX_NOTE_CHARS || !holder(i).startsWith(core.noteOf(row) ?? '-'));
+    expect(wrong.map((row) => `${row[0]}: ${core.noteOf(row)}`)).toEqual([]);
+    expect(core.noteOf(core.state.rows[n - 1])).toBe(holder(n - 1).slice(0, MAX_NOTE_CHARS));
+  });
+
+  it('once the table of long notes is full, a waiting agent\'s holder reads unknown, never another injection', () => {
+    const state = initialState({ agentIds: ['agent-0'], found: new Map([['agent-0', 'host-0']]), settings: { maxParallel: 1, maxFailures: count(0), canary: count(0) } });
+    state.notes = Array.from({ length: MAX_NOTES }, (_, i) => `note ${i}`);
+    const core = new Rollout(state);
+    core.waitFor(['agent-0'], 'inj-holding-agent-0');
+    expect(core.waitingFor(10)).toEqual([{ agentId: 'agent-0', holder: 'unknown' }]);
   });
 
   it('continue-as-new mid-rollback carries on where it was: paused, maxParallel and the reverts left', () => {
