@@ -7,7 +7,7 @@ import type { SimSetup } from './simulated-workflow';
 import { SimulatedWorkflow } from './simulated-workflow';
 
 /** Random interleavings tried; each is one whole rollout, from targets resolved to finished. */
-export const MODEL_RUNS = 10_000;
+const MODEL_RUNS = 10_000;
 const MAX_AGENTS = 10;
 const MAX_STEPS = 60;
 const HOLDERS = ['inj-held-a', 'inj-held-b'] as const;
@@ -16,7 +16,7 @@ const INJECTION_ENDS: InjectionEnd[] = ['injected', 'injected', 'injected', 'inj
 const REVERT_ENDS: RevertEnd[] = ['reverted', 'reverted', 'revert-failed', 'revert-superseded'];
 const STOP_REASONS: StopReason[] = ['aborted', 'deadline-exceeded', 'cancelled'];
 
-export type Step =
+type Step =
   | { t: 'tick' }
   | { t: 'drain' }
   | { t: 'inject-ended'; pick: number; end: InjectionEnd; longNote: boolean }
@@ -31,9 +31,9 @@ export type Step =
   | { t: 'continue-as-new' };
 
 /** How the run ends once the steps are used up: an operator stop, or every lease granted and the pause lifted. */
-export type Ending = { t: 'stop'; reason: StopReason } | { t: 'release' };
+type Ending = { t: 'stop'; reason: StopReason } | { t: 'release' };
 
-export interface Scenario {
+interface Scenario {
   setup: SimSetup;
   steps: Step[];
   ending: Ending;
@@ -149,7 +149,7 @@ function apply(sim: SimulatedWorkflow, step: Step): void {
  * and pause released) and then only children ending: the rollout must finish within one settle per child it can
  * still launch, and never sit with nothing in flight and nothing to do.
  */
-export function play({ setup, steps, ending, tail }: Scenario): SimulatedWorkflow {
+function play({ setup, steps, ending, tail }: Scenario): SimulatedWorkflow {
   const sim = new SimulatedWorkflow(setup);
   for (const step of steps) {
     if (sim.finishedSeen) break;
