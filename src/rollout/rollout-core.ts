@@ -107,12 +107,13 @@ export const MAX_PARALLEL_LIMIT = 1_000;
 
 /** Failures allowed before the rollout stops: a count, or a share of `total` rounded down. */
 export function allowedFailures(share: Share, total: number): number {
-  return share.kind === 'count' ? share.value : Math.floor((share.value / 100) * total);
+  // Multiply first: (29 / 100) * 100 is 28.999999999999996 in floating point, 29 * 100 / 100 is 29.
+  return share.kind === 'count' ? share.value : Math.floor((share.value * total) / 100);
 }
 
 /** Agents in the canary wave: a count, or a share of `total` rounded up (at least one when the share is above zero). */
 export function canarySize(share: Share, total: number): number {
-  const size = share.kind === 'count' ? share.value : Math.ceil((share.value / 100) * total);
+  const size = share.kind === 'count' ? share.value : Math.ceil((share.value * total) / 100);
   return Math.min(Math.max(size, 0), total);
 }
 
@@ -408,8 +409,8 @@ export class Rollout {
 
   private advance(inFlight: number): void {
     const s = this.state;
-    // Unknown targets alone can spend the budget: then nothing is launched at all.
-    if ((s.phase === 'canary' || s.phase === 'main') && s.stopReason === null) this.checkBudget();
+    // Unknown targets alone can spend the budget: then nothing is launched at all (not a canary failure: no canary ran).
+    if ((s.phase === 'canary' || s.phase === 'main') && s.stopReason === null && this.counts().failed > this.failureBudget()) this.stop('failure-budget-exceeded');
     if (s.phase === 'canary' && s.stopReason === null) {
       const canary = this.canaryIds();
       const open = s.rows.some((row) => canary.has(row[0]) && !TERMINAL_ROW_OUTCOMES.has(row[2]));
@@ -423,9 +424,12 @@ export class Rollout {
   private note(text: string | null): string | null {
     if (text === null) return null;
     if (text.length <= MAX_NOTE_CHARS && !text.startsWith('#')) return text;
-    return `#${this.noteIndex(text)}`;
+    const i = this.noteIndex(text);
+    // The table is full: the row keeps the start of its own text, never another row's.
+    return i < 0 ? text.replace(/^#+/, '').slice(0, MAX_NOTE_CHARS) || null : `#${i}`;
   }
 
+  /** Where `text` is in the notes table, added if new; -1 once the table is full (a waiting agent's holder then reads 'unknown'). */
   private noteIndex(text: string): number {
     const clipped = text.slice(0, 200);
     let i = this.state.notes.indexOf(clipped);
@@ -433,6 +437,6 @@ export class Rollout {
       this.state.notes.push(clipped);
       i = this.state.notes.length - 1;
     }
-    return i < 0 ? MAX_NOTES - 1 : i;
+    return i;
   }
 }
