@@ -155,9 +155,36 @@ export function initialState(input: {
  */
 export class Rollout {
   private readonly index = new Map<string, number>();
+  /** Rows per outcome, kept as rows change: the core is asked for counts on every event, at 10,000 rows. */
+  private readonly tally: Record<RowOutcome, number> = {
+    waiting: 0,
+    pending: 0,
+    running: 0,
+    injected: 0,
+    failed: 0,
+    'rolled-back': 0,
+    'rollback-failed': 0,
+    'not-found': 0,
+    superseded: 0,
+    reverting: 0,
+    reverted: 0,
+    'revert-failed': 0,
+    'revert-superseded': 0,
+    skipped: 0,
+  };
+  /** Row indexes of the canary wave. */
+  private readonly canary: number[] = [];
+  /** Rows before these indexes hold nothing to launch (forward) or to revert: each scan resumes there. */
+  private launchCursor = 0;
+  private revertCursor = 0;
 
   constructor(readonly state: RolloutState) {
-    state.rows.forEach((row, i) => this.index.set(row[0], i));
+    state.rows.forEach((row, i) => {
+      this.index.set(row[0], i);
+      this.tally[row[2]]++;
+    });
+    // The first CANARY agents that were found: stable across continue-as-new, since found/not-found never changes.
+    for (let i = 0; i < state.rows.length && this.canary.length < state.canaryCount; i++) if (state.rows[i][1] !== null) this.canary.push(i);
   }
 
   get maxParallel(): number {
@@ -215,7 +242,7 @@ export class Rollout {
     if (this.state.stopReason === null) this.state.stopReason = reason;
     for (const row of this.state.rows) {
       if (row[2] === 'pending' || row[2] === 'waiting') {
-        row[2] = 'skipped';
+        this.set(row, 'skipped');
         row[3] = `NOT_STARTED_${this.state.stopReason.toUpperCase().replace(/-/g, '_')}`.slice(0, MAX_NOTE_CHARS);
       }
     }
@@ -228,7 +255,7 @@ export class Rollout {
     for (const agentId of agentIds) {
       const row = this.row(agentId);
       if (!row || row[2] !== 'pending') continue;
-      row[2] = 'waiting';
+      this.set(row, 'waiting');
       this.state.waitingOn[agentId] = note;
     }
   }
@@ -238,8 +265,9 @@ export class Rollout {
     for (const agentId of agentIds) {
       const row = this.row(agentId);
       if (!row || row[2] !== 'waiting') continue;
-      row[2] = 'pending';
+      this.set(row, 'pending');
       delete this.state.waitingOn[agentId];
+      this.launchCursor = Math.min(this.launchCursor, this.index.get(agentId) ?? 0);
     }
   }
 
@@ -247,7 +275,7 @@ export class Rollout {
   injectionSettled(agentId: string, end: InjectionEnd, note: string | null): boolean {
     const row = this.row(agentId);
     if (!row || row[2] !== 'running') return false;
-    row[2] = end;
+    this.set(row, end);
     row[3] = this.note(note);
     this.checkBudget();
     return true;
@@ -257,7 +285,7 @@ export class Rollout {
   revertSettled(agentId: string, end: RevertEnd, note: string | null): boolean {
     const row = this.row(agentId);
     if (!row || row[2] !== 'reverting') return false;
-    row[2] = end;
+    this.set(row, end);
     row[3] = this.note(note);
     return true;
   }
@@ -275,23 +303,32 @@ export class Rollout {
     const launches: Launch[] = [];
     if (this.state.phase === 'rollback') {
       // Only once the forward children have drained (advance() moves to 'rollback' then), and never held by a pause.
-      for (const row of this.state.rows) {
-        if (launches.length >= room) break;
+      // No forward child is in flight in this phase, so no row becomes 'injected' behind the cursor.
+      const rows = this.state.rows;
+      while (this.revertCursor < rows.length && rows[this.revertCursor][2] !== 'injected') this.revertCursor++;
+      for (let i = this.revertCursor; i < rows.length && launches.length < room; i++) {
+        const row = rows[i];
         if (row[2] !== 'injected') continue;
-        row[2] = 'reverting';
+        this.set(row, 'reverting');
         launches.push({ kind: 'revert', agentId: row[0], host: this.state.hosts[row[1] as number] });
       }
       return launches;
     }
     if (this.state.stopReason !== null || this.state.paused) return [];
-    const inCanary = this.state.phase === 'canary';
-    const canary = inCanary ? this.canaryIds() : null;
-    for (const row of this.state.rows) {
-      if (launches.length >= room) break;
-      if (row[2] !== 'pending' || (canary && !canary.has(row[0]))) continue;
-      row[2] = 'running';
+    const rows = this.state.rows;
+    const launchRow = (row: Row) => {
+      this.set(row, 'running');
       launches.push({ kind: 'inject', agentId: row[0], host: this.state.hosts[row[1] as number] });
+    };
+    if (this.state.phase === 'canary') {
+      for (const i of this.canary) {
+        if (launches.length >= room) break;
+        if (rows[i][2] === 'pending') launchRow(rows[i]);
+      }
+      return launches;
     }
+    while (this.launchCursor < rows.length && rows[this.launchCursor][2] !== 'pending') this.launchCursor++;
+    for (let i = this.launchCursor; i < rows.length && launches.length < room; i++) if (rows[i][2] === 'pending') launchRow(rows[i]);
     return launches;
   }
 
@@ -315,7 +352,7 @@ export class Rollout {
 
   status(): 'canary' | 'rolling-out' | 'paused' | 'waiting-for-agents' | 'rolling-back' | StopReason | 'succeeded' | 'partially-succeeded' {
     const { phase, stopReason, paused } = this.state;
-    if (phase === 'done') return stopReason ?? (this.counts().failed === 0 ? 'succeeded' : 'partially-succeeded');
+    if (phase === 'done') return stopReason ?? (this.failedCount() === 0 ? 'succeeded' : 'partially-succeeded');
     if (stopReason !== null || phase === 'rollback') return 'rolling-back';
     if (paused) return 'paused';
     if (phase === 'canary') return 'canary';
@@ -324,45 +361,25 @@ export class Rollout {
   }
 
   counts(): OutcomeCounts {
-    const c: OutcomeCounts = {
+    const t = this.tally;
+    return {
       total: this.total,
-      waiting: 0,
-      pending: 0,
-      running: 0,
-      injected: 0,
-      failedUnchanged: 0,
-      rolledBack: 0,
-      rollbackFailed: 0,
-      notFound: 0,
-      superseded: 0,
-      reverting: 0,
-      reverted: 0,
-      revertFailed: 0,
-      revertSuperseded: 0,
-      skipped: 0,
-      failed: 0,
+      waiting: t.waiting,
+      pending: t.pending,
+      running: t.running,
+      injected: t.injected,
+      failedUnchanged: t.failed,
+      rolledBack: t['rolled-back'],
+      rollbackFailed: t['rollback-failed'],
+      notFound: t['not-found'],
+      superseded: t.superseded,
+      reverting: t.reverting,
+      reverted: t.reverted,
+      revertFailed: t['revert-failed'],
+      revertSuperseded: t['revert-superseded'],
+      skipped: t.skipped,
+      failed: this.failedCount(),
     };
-    const key: Record<RowOutcome, keyof OutcomeCounts> = {
-      waiting: 'waiting',
-      pending: 'pending',
-      running: 'running',
-      injected: 'injected',
-      failed: 'failedUnchanged',
-      'rolled-back': 'rolledBack',
-      'rollback-failed': 'rollbackFailed',
-      'not-found': 'notFound',
-      superseded: 'superseded',
-      reverting: 'reverting',
-      reverted: 'reverted',
-      'revert-failed': 'revertFailed',
-      'revert-superseded': 'revertSuperseded',
-      skipped: 'skipped',
-    };
-    for (const row of this.state.rows) {
-      c[key[row[2]]]++;
-      if (FAILURE_OUTCOMES.has(row[2])) c.failed++;
-    }
-    return c;
   }
 
   /** Waiting agents and who holds them, at most `limit`. */
@@ -380,14 +397,19 @@ export class Rollout {
   }
 
   private countOf(outcome: RowOutcome): number {
-    let n = 0;
-    for (const row of this.state.rows) if (row[2] === outcome) n++;
-    return n;
+    return this.tally[outcome];
   }
 
-  private canaryIds(): Set<string> {
-    // The first CANARY agents that were found: stable across continue-as-new, since found/not-found never changes.
-    return new Set(this.state.rows.filter((row) => row[1] !== null).slice(0, this.state.canaryCount).map((row) => row[0]));
+  private set(row: Row, outcome: RowOutcome): void {
+    this.tally[row[2]]--;
+    this.tally[outcome]++;
+    row[2] = outcome;
+  }
+
+  private failedCount(): number {
+    let n = 0;
+    for (const outcome of FAILURE_OUTCOMES) n += this.tally[outcome];
+    return n;
   }
 
   private canaryBudget(size: number): number {
@@ -397,11 +419,11 @@ export class Rollout {
 
   private checkBudget(): void {
     if (this.state.stopReason !== null) return;
-    const failed = this.counts().failed;
+    const failed = this.failedCount();
     if (this.state.phase === 'canary') {
-      const canary = this.canaryIds();
-      const canaryFailed = this.state.rows.filter((row) => canary.has(row[0]) && FAILURE_OUTCOMES.has(row[2])).length;
-      if (canaryFailed > this.canaryBudget(canary.size) || failed > this.failureBudget()) this.stop('canary-failed');
+      let canaryFailed = 0;
+      for (const i of this.canary) if (FAILURE_OUTCOMES.has(this.state.rows[i][2])) canaryFailed++;
+      if (canaryFailed > this.canaryBudget(this.canary.length) || failed > this.failureBudget()) this.stop('canary-failed');
       return;
     }
     if (failed > this.failureBudget()) this.stop('failure-budget-exceeded');
@@ -410,15 +432,16 @@ export class Rollout {
   private advance(inFlight: number): void {
     const s = this.state;
     // Unknown targets alone can spend the budget: then nothing is launched at all (not a canary failure: no canary ran).
-    if ((s.phase === 'canary' || s.phase === 'main') && s.stopReason === null && this.counts().failed > this.failureBudget()) this.stop('failure-budget-exceeded');
+    if ((s.phase === 'canary' || s.phase === 'main') && s.stopReason === null && this.failedCount() > this.failureBudget()) this.stop('failure-budget-exceeded');
     if (s.phase === 'canary' && s.stopReason === null) {
-      const canary = this.canaryIds();
-      const open = s.rows.some((row) => canary.has(row[0]) && !TERMINAL_ROW_OUTCOMES.has(row[2]));
+      const open = this.canary.some((i) => !TERMINAL_ROW_OUTCOMES.has(s.rows[i][2]));
       if (!open && inFlight === 0) s.phase = 'main';
     }
     if ((s.phase === 'canary' || s.phase === 'main') && s.stopReason !== null && inFlight === 0) s.phase = 'rollback';
-    if (s.phase === 'main' && s.stopReason === null && inFlight === 0 && s.rows.every((row) => TERMINAL_ROW_OUTCOMES.has(row[2]))) s.phase = 'done';
-    if (s.phase === 'rollback' && inFlight === 0 && !s.rows.some((row) => row[2] === 'injected' || row[2] === 'reverting')) s.phase = 'done';
+    const t = this.tally;
+    const open = t.waiting + t.pending + t.running + t.reverting;
+    if (s.phase === 'main' && s.stopReason === null && inFlight === 0 && open === 0) s.phase = 'done';
+    if (s.phase === 'rollback' && inFlight === 0 && t.injected + t.reverting === 0) s.phase = 'done';
   }
 
   private note(text: string | null): string | null {
