@@ -1,11 +1,11 @@
 // Temporal commands on injections: start (idempotent), pause, resume, abort, maxParallel, each carrying its operator;
 // and `?wait=true`'s bounded long polls on a result, each cancelled when its wait ends.
 import { WorkflowFailedError, WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import { OperatorAction, PRIORITY_KEY, SwarmInjectionInput } from '../shared/injection-types';
 import { INJECTION_ID } from '../shared/search-attributes';
 import { mainTaskQueue } from '../shared/task-queues';
-import { abortSignal, pauseSignal, resumeSignal, setMaxParallelUpdate, swarmInjectionWorkflow } from '../../workflows/swarm-injection';
+import { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate, swarmInjectionWorkflow } from '../../workflows/swarm-injection';
 import { ApiError } from './errors';
 import type { InjectionServiceDeps, InjectionTarget, StartedInjection, StartInjectionRequest, SteerGuard, WaitSlot } from './injection-service';
 import type { GatewayMetrics } from './metrics';
@@ -16,8 +16,18 @@ export const MAX_CONCURRENT_WAITS = 200;
 /** What a client is told to wait before trying a waited start again when every wait slot is taken. */
 const WAITS_FULL_RETRY_AFTER_SECONDS = 5;
 
+/** How long a start with onBusy 'refuse' waits for the injection to take its leases before answering 202 anyway. */
+export const ADMISSION_WAIT_MS = 20_000;
+const ADMISSION_POLL_MS = 100;
+const ADMITTING_WAVES: readonly string[] = ['compile', 'resolve', 'lease'];
+
 export interface InjectionCommands {
   start(request: StartInjectionRequest): Promise<StartedInjection>;
+  /**
+   * Waits (bounded) until the injection has its leases or has failed for want of them: the agents held by another
+   * injection when it refused to wait, or null once it is admitted (or still deciding after ADMISSION_WAIT_MS).
+   */
+  busyAgents(injectionId: string, timeoutMs?: number): Promise<{ agentId: string; holder: string }[] | null>;
   pause(injectionId: string, action: OperatorAction, guard: SteerGuard): Promise<void>;
   resume(injectionId: string, action: OperatorAction, guard: SteerGuard): Promise<void>;
   abort(injectionId: string, reason: string | undefined, action: OperatorAction, guard: SteerGuard): Promise<void>;
@@ -91,7 +101,7 @@ export function createInjectionCommands(deps: InjectionServiceDeps & { metrics: 
         await client.workflow.start(swarmInjectionWorkflow, {
           workflowId: request.injectionId,
           taskQueue: mainTaskQueue(deps.taskQueue),
-          args: [input],
+          args: [request.onBusy ? { ...input, onBusy: request.onBusy } : input],
           // An id is used once, ever: a retried request finds the first injection instead of starting a second.
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: [{ key: INJECTION_ID, value: request.injectionId }],
@@ -110,6 +120,24 @@ export function createInjectionCommands(deps: InjectionServiceDeps & { metrics: 
       }
       deps.metrics.injectionStarted();
       return { injectionId: request.injectionId, created: true };
+    },
+
+    async busyAgents(injectionId, timeoutMs = ADMISSION_WAIT_MS) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const description = await describeInjection(client, injectionId);
+        if (description.status.name !== 'RUNNING') {
+          const failure = await handle(injectionId)
+            .result()
+            .then(() => null, (err: unknown) => (err instanceof WorkflowFailedError ? err.cause : null));
+          if (failure instanceof ApplicationFailure && failure.type === 'AGENT_BUSY') return (failure.details?.[0] as { agentId: string; holder: string }[] | undefined) ?? [];
+          return null;
+        }
+        const progress = await withWorker(client, 'progress query', deps.callTimeoutMs ?? 10_000, () => handle(injectionId).query(progressQuery, { limit: 1 })).catch(() => null);
+        if (progress && !ADMITTING_WAVES.includes(progress.wave)) return null;
+        if (Date.now() >= deadline) return null;
+        await new Promise((resolve) => setTimeout(resolve, ADMISSION_POLL_MS));
+      }
     },
 
     async pause(injectionId, action, guard) {

@@ -102,6 +102,8 @@ export interface AgentHistoryEntry {
 
 export interface InjectionService {
   start(request: StartInjectionRequest): Promise<StartedInjection>;
+  /** For onBusy 'refuse': the agents another injection held, once the injection failed for them; null once admitted. */
+  busyAgents(injectionId: string, timeoutMs?: number): Promise<{ agentId: string; holder: string }[] | null>;
   view(injectionId: string, page: { offset: number; limit: number }): Promise<InjectionView>;
   /** A `?wait=true` slot, or 503 TOO_MANY_WAITS when MAX_CONCURRENT_WAITS requests already wait. */
   reserveWait(): WaitSlot;
@@ -149,6 +151,7 @@ export function createInjectionService(deps: InjectionServiceDeps): InjectionSer
   const visibility = createInjectionVisibility({ client: deps.client, pageTokens: createPageTokenSealer(deps.pageTokenSecret) });
   return {
     start: commands.start,
+    busyAgents: commands.busyAgents,
     pause: commands.pause,
     resume: commands.resume,
     abort: commands.abort,

@@ -1,6 +1,6 @@
 // The gateway's OpenAPI 3.1 document, written by hand; test/gateway/openapi.test.ts keeps it and the router in step.
 import { MAX_SOURCE_BYTES } from '../compiler/limits';
-import { AGENT_ID_PATTERN, INJECTION_ID_PATTERN, MAX_CONTEXT_JSON_BYTES, MAX_TARGET_AGENTS, PRIORITIES } from '../shared/injection-types';
+import { AGENT_ID_PATTERN, INJECTION_ID_PATTERN, MAX_CONTEXT_JSON_BYTES, MAX_TARGET_AGENTS, ON_BUSY_CHOICES, PRIORITIES } from '../shared/injection-types';
 import { MAX_PAGE_TOKEN_CHARS } from './validation';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -41,7 +41,7 @@ const startErrors: Record<string, Json> = {
   ...bodyErrors,
   ...commonErrors,
   ...rateLimited,
-  '409': errorResponse('The Idempotency-Key was used for a different request (INJECTION_ID_CONFLICT).'),
+  '409': errorResponse('The Idempotency-Key was used for a different request (INJECTION_ID_CONFLICT), or onBusy is refuse and another injection holds some of the agents (AGENT_BUSY; details.busy names each agent and its holder).'),
   '503': errorResponse('With wait=true: too many requests are already waiting (TOO_MANY_WAITS); nothing was started. See Retry-After.'),
 };
 
@@ -63,6 +63,12 @@ function startOperation(summary: string, required: string[], targetFields: Recor
               instruction: ref('Instruction'),
               context: ref('Context'),
               priority: { type: 'string', enum: [...PRIORITIES], default: defaultPriority },
+              onBusy: {
+                type: 'string',
+                enum: [...ON_BUSY_CHOICES],
+                default: 'wait',
+                description: 'When another injection holds some of the agents: wait for them (the status names the holder), or refuse at once with 409 AGENT_BUSY.',
+              },
             },
           },
         },

@@ -1,6 +1,6 @@
 // Explicit checks for HTTP bodies, query strings and path parameters: each problem becomes one entry in a 400's details.
 import { MAX_SOURCE_BYTES } from '../compiler';
-import { AGENT_ID_PATTERN, GROUP_PATTERN, INJECTION_ID_PATTERN, MAX_CONTEXT_JSON_BYTES, MAX_TARGET_AGENTS, PRIORITIES, Priority } from '../shared/injection-types';
+import { AGENT_ID_PATTERN, GROUP_PATTERN, INJECTION_ID_PATTERN, MAX_CONTEXT_JSON_BYTES, MAX_TARGET_AGENTS, ON_BUSY_CHOICES, OnBusy, PRIORITIES, Priority } from '../shared/injection-types';
 import { ApiError } from './errors';
 
 /** Keys that would reach Object.prototype if a consumer ever merged the context into another object. */
@@ -97,6 +97,15 @@ export function agentListField(value: unknown, field: string, check: Checker): s
     return undefined;
   }
   return [...new Set(value as string[])];
+}
+
+export function onBusyField(value: unknown, check: Checker): OnBusy {
+  if (value === undefined) return 'wait';
+  if (typeof value !== 'string' || !(ON_BUSY_CHOICES as readonly string[]).includes(value)) {
+    check.add('onBusy', `expected one of ${ON_BUSY_CHOICES.join(', ')}`);
+    return 'wait';
+  }
+  return value as OnBusy;
 }
 
 export function priorityField(value: unknown, fallback: Priority, check: Checker): Priority {

@@ -1,7 +1,7 @@
 // POST /inject and POST /inject-swarm: validate, compile-check, start the swarm workflow (idempotently), answer 202 or wait.
 import { createHash, randomUUID } from 'node:crypto';
 import { Request, RequestHandler, Response, Router } from 'express';
-import type { Priority, TargetSelector } from '../../shared/injection-types';
+import type { OnBusy, Priority, TargetSelector } from '../../shared/injection-types';
 import { principalOf, requireGroup } from '../auth';
 import { ApiError } from '../errors';
 import { InjectionService, InjectionView, requestFingerprint, WaitSlot } from '../injection-service';
@@ -17,6 +17,7 @@ import {
   intQuery,
   knownQuery,
   objectBody,
+  onBusyField,
   priorityField,
 } from '../validation';
 
@@ -41,6 +42,8 @@ interface StartPlan {
   context: Record<string, unknown>;
   targets: TargetSelector;
   priority: Priority;
+  /** When another injection holds some of the agents: wait for them (default) or refuse at once with 409 AGENT_BUSY. */
+  onBusy: OnBusy;
 }
 
 export function statusUrl(injectionId: string): string {
@@ -87,9 +90,16 @@ export function startRoutes(deps: StartRouteDeps): Router {
       requestedBy: principalOf(res),
       requestId: requestIdOf(res),
       targetGroup,
-      fingerprint: requestFingerprint([route, plan.source, plan.context, plan.targets, plan.priority]),
+      fingerprint: requestFingerprint([route, plan.source, plan.context, plan.targets, plan.priority, plan.onBusy]),
     });
     res.location(statusUrl(injectionId));
+    if (plan.onBusy === 'refuse') {
+      const busy = await deps.injections.busyAgents(injectionId);
+      if (busy !== null) {
+        const holders = [...new Set(busy.map((b) => b.holder))];
+        throw new ApiError(409, 'AGENT_BUSY', `${busy.length} of the agents are held by another injection (${holders.slice(0, 5).join(', ')}); nothing was changed`, { injectionId, busy });
+      }
+    }
     return started;
   }
 
@@ -112,13 +122,14 @@ export function startRoutes(deps: StartRouteDeps): Router {
   router.post('/inject', ...deps.guards, async (req, res) => {
     const check = new Checker();
     const wait = waitOptions(req, maxWaitSeconds, check);
-    const body = objectBody(req.body, ['agentId', 'instruction', 'context', 'priority'], check);
+    const body = objectBody(req.body, ['agentId', 'instruction', 'context', 'priority', 'onBusy'], check);
     const agentId = agentIdField(body.agentId, 'agentId', check);
     const plan: StartPlan = {
       source: instructionField(body.instruction, check),
       context: contextField(body.context, check),
       targets: { agentIds: [agentId] },
       priority: priorityField(body.priority, 'medium', check),
+      onBusy: onBusyField(body.onBusy, check),
     };
     check.done();
     await withWaitSlot(wait, async (slot) => {
@@ -149,7 +160,7 @@ export function startRoutes(deps: StartRouteDeps): Router {
   router.post('/inject-swarm', ...deps.guards, async (req, res) => {
     const check = new Checker();
     const wait = waitOptions(req, maxWaitSeconds, check);
-    const body = objectBody(req.body, ['agents', 'group', 'instruction', 'context', 'priority'], check);
+    const body = objectBody(req.body, ['agents', 'group', 'instruction', 'context', 'priority', 'onBusy'], check);
     const agents = agentListField(body.agents, 'agents', check);
     const group = groupField(body.group, check);
     if (body.agents !== undefined && body.group !== undefined) check.add('group', 'give agents or group, not both');
@@ -158,6 +169,7 @@ export function startRoutes(deps: StartRouteDeps): Router {
       context: contextField(body.context, check),
       targets: agents ? { agentIds: agents } : group ? { group } : null,
       priority: priorityField(body.priority, 'high', check),
+      onBusy: onBusyField(body.onBusy, check),
     };
     check.done();
     await withWaitSlot(wait, async (slot) => {
