@@ -208,7 +208,7 @@ describe('agent channel', () => {
       expect(message).toMatch(/^\]0;owned\[2JA+…$/);
       expect(line?.outcome).toEqual({ truncated: true });
       expect(line?.instruction?.length).toBeLessThanOrEqual(MAX_TRACE_TEXT_CHARS);
-      // No control character is left: raw, or as the \\u00XX escape JSON gives a C0 one.
+      // No control character is left: raw, or as the \u00XX escape JSON gives a C0 one.
       expect(JSON.stringify(line)).not.toMatch(/\\u00[0-9a-f]{2}|[\u007f-\u009f]/);
       expect(Buffer.byteLength(JSON.stringify(line))).toBeLessThan(2 * MAX_TRACE_TEXT_CHARS + MAX_TRACE_OUTCOME_BYTES + 1_000);
     });
