@@ -1,15 +1,39 @@
-// One Jest run for the whole suite: a single Temporal dev server and Docker check for all test files (test/setup/).
+// Two tiers in one Jest run (README, "Tests"). The unit tier (compiler, bytecode, CLI rendering, rollout core) needs
+// no Docker and no Temporal, so it has no global setup; every other test shares one Temporal dev server and a Docker
+// check (test/setup/), started only when a test of that tier runs. `npm test` runs both, each file once;
+// OPENCLAW_TEST_TIER=unit|integration (npm run test:unit, test:integration) runs one.
+const UNIT_FOLDERS = ['compiler', 'bytecode', 'cli', 'rollout'];
+const TIERS = ['unit', 'integration'];
+const tier = process.env.OPENCLAW_TEST_TIER;
+if (tier !== undefined && tier !== '' && !TIERS.includes(tier)) throw new Error(`OPENCLAW_TEST_TIER must be one of ${TIERS.join(', ')}, not ${tier}`);
+
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+};
+
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
-  transform: {
-    '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
-  },
-  globalSetup: '<rootDir>/test/setup/global-setup.ts',
-  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-  setupFiles: ['<rootDir>/test/setup/per-file.ts'],
   testTimeout: 120000,
   maxWorkers: 2,
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      testMatch: UNIT_FOLDERS.map((folder) => `<rootDir>/test/${folder}/**/*.test.ts`),
+      transform,
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      rootDir: __dirname,
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', ...UNIT_FOLDERS.map((folder) => `<rootDir>/test/${folder}/`)],
+      transform,
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      setupFiles: ['<rootDir>/test/setup/per-file.ts'],
+    },
+  ].filter((project) => !tier || project.displayName === tier),
 };

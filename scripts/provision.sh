@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provisions what `npm start` and `npm test` rely on: the temporal CLI, a reachable Docker engine, the agent image.
 # Idempotent and quick when already done. Exits non-zero with a message that says what to do when it cannot.
+# `provision.sh [step…]` runs only the named steps (temporal-cli docker compose tmux node-modules agent-image).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,8 +57,10 @@ provision_docker() {
   fi
   mkdir -p "$DATA_DIR"
   if ! pgrep -x dockerd >/dev/null; then
-    log "starting dockerd in the background (log: $DATA_DIR/dockerd.log)"
-    nohup dockerd >>"$DATA_DIR/dockerd.log" 2>&1 </dev/null &
+    log "starting dockerd in the background, in its own session (log: $DATA_DIR/dockerd.log)"
+    # setsid: its own session and process group, so the Ctrl-C that stops `npm start` (or `npm test`) never reaches
+    # the engine, and with it every container on the host.
+    setsid nohup dockerd >>"$DATA_DIR/dockerd.log" 2>&1 </dev/null &
     disown || true
   fi
   local waited=0
@@ -92,8 +95,27 @@ provision_compose() {
   fi
 }
 
-provision_temporal_cli
-provision_docker
-provision_compose
-provision_node_modules
-provision_agent_image
+# The CLI's screen test (test/cli) runs the CLI in a real pseudo-terminal under tmux. Installed like docker-compose.
+provision_tmux() {
+  command -v tmux >/dev/null && return
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    log "installing tmux from Debian's packages (for the CLI's screen test)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >&2 \
+      || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux >&2; }
+  fi
+}
+
+ALL_STEPS=(temporal-cli docker compose tmux node-modules agent-image)
+STEPS=("$@")
+[ "${#STEPS[@]}" -gt 0 ] || STEPS=("${ALL_STEPS[@]}")
+for step in "${STEPS[@]}"; do
+  case "$step" in
+    temporal-cli) provision_temporal_cli ;;
+    docker) provision_docker ;;
+    compose) provision_compose ;;
+    tmux) provision_tmux ;;
+    node-modules) provision_node_modules ;;
+    agent-image) provision_agent_image ;;
+    *) fail "unknown step $step (steps: ${ALL_STEPS[*]})" ;;
+  esac
+done

@@ -3,12 +3,18 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { LABEL_GROUP } from '../src/agent/protocol';
 import { loadConfigOrExit } from '../src/config';
+import { createDockerAdapter } from '../src/docker';
 import { createSwarmManager, MAX_SWARM_COUNT } from '../src/docker/agent-swarm';
-import { DockerAdapterError } from '../src/docker/errors';
+import { DockerAdapterError, isDockerAdapterError } from '../src/docker/errors';
 import { loadSigningKey } from '../src/shared/signing-key';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 const USAGE = 'usage: swarm up --count N [--group G] [--prefix P] | swarm down [--group G]';
+/** How long `swarm up|down` waits for the engine's first answer before saying that none answers. */
+const ENGINE_PING_TIMEOUT_MS = 5_000;
+/** Exit codes: a usage error or no Docker engine (the user must act), anything else. */
+const EXIT_USER_ACTION = 2;
+const EXIT_FAILED = 1;
 
 interface SwarmArgs {
   command: 'up' | 'down';
@@ -21,6 +27,29 @@ class UsageError extends Error {
   constructor(message: string) {
     super(`${message}\n${USAGE}`);
     this.name = 'UsageError';
+  }
+}
+
+/** No Docker engine answers at the configured address: said in one line, without a stack trace. */
+class NoEngineError extends Error {
+  readonly code = 'DOCKER_UNAVAILABLE';
+
+  constructor(dockerHost: string, fromEnvironment: boolean, cause: DockerAdapterError) {
+    super(
+      `no Docker engine answers at DOCKER_HOST=${dockerHost}${fromEnvironment ? '' : ' (the default)'}: ${cause.message}. ` +
+        'Start Docker (as root on Debian, `npm run provision` starts one), or point DOCKER_HOST at a running engine.',
+      { cause },
+    );
+    this.name = 'NoEngineError';
+  }
+}
+
+/** build-agent-image.sh failed; it has already said why on stderr. */
+class ImageBuildError extends Error {
+  constructor(cause: unknown) {
+    const status = (cause as { status?: unknown }).status;
+    super(`building the agent image failed (scripts/build-agent-image.sh exited with ${typeof status === 'number' ? status : 'an error'}); its output is above`, { cause });
+    this.name = 'ImageBuildError';
   }
 }
 
@@ -47,13 +76,26 @@ export function parseSwarmArgs(argv: string[]): SwarmArgs {
 async function run(): Promise<void> {
   const args = parseSwarmArgs(process.argv.slice(2));
   const config = loadConfigOrExit();
-  const swarm = createSwarmManager({ dockerHost: config.dockerHost, tlsVerify: config.dockerTlsVerify, certPath: config.dockerCertPath });
+  const connection = { dockerHost: config.dockerHost, tlsVerify: config.dockerTlsVerify, certPath: config.dockerCertPath };
+  try {
+    await createDockerAdapter({ ...connection, callTimeoutMs: ENGINE_PING_TIMEOUT_MS }).ping();
+  } catch (err) {
+    if (isDockerAdapterError(err, 'DOCKER_UNAVAILABLE') || isDockerAdapterError(err, 'DOCKER_TIMEOUT')) {
+      throw new NoEngineError(config.dockerHost, Boolean(process.env.DOCKER_HOST), err);
+    }
+    throw err;
+  }
+  const swarm = createSwarmManager(connection);
   if (args.command === 'down') {
     const removed = await swarm.down(args.group ? { [LABEL_GROUP]: args.group } : {});
     console.log(`removed ${removed} agent container(s)${args.group ? ` of group ${args.group}` : ''}`);
     return;
   }
-  execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-agent-image.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-agent-image.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (err) {
+    throw new ImageBuildError(err);
+  }
   const signingKey = loadSigningKey(config);
   const started = await swarm.up({ count: args.count ?? 1, group: args.group, prefix: args.prefix ?? args.group ?? 'agent', signingKey: signingKey.key });
   for (const agent of started) console.log(`${agent.agentId}\t${agent.containerName}\t${agent.containerId.slice(0, 12)}`);
@@ -61,7 +103,8 @@ async function run(): Promise<void> {
 }
 
 run().catch((err: unknown) => {
-  const message = err instanceof UsageError || err instanceof DockerAdapterError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err);
+  const expected = err instanceof UsageError || err instanceof NoEngineError || err instanceof ImageBuildError || err instanceof DockerAdapterError;
+  const message = expected ? err.message : err instanceof Error ? err.stack ?? err.message : String(err);
   console.error(`swarm: ${message}`);
-  process.exit(err instanceof UsageError ? 2 : 1);
+  process.exit(err instanceof UsageError || err instanceof NoEngineError ? EXIT_USER_ACTION : EXIT_FAILED);
 });

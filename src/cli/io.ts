@@ -2,9 +2,16 @@
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../config';
 import { loadSigningKey } from '../shared/signing-key';
+import { safeSink } from './terminal-text';
 
 export interface TextSink {
   write(text: string): void;
+  /** The CLI's own terminal sequences (cursor moves, line clears), written unescaped; absent where none may go. */
+  control?(sequence: string): void;
+  /** True on a terminal. */
+  readonly isTTY?: boolean;
+  /** The terminal's width in columns, when known. */
+  readonly columns?: number;
 }
 
 export interface CliIo {
@@ -48,11 +55,11 @@ async function readStdin(maxBytes: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The real process: console streams, the filesystem, and the configured signing key. */
+/** The real process: console streams (control characters in what they print escaped), the filesystem, the signing key. */
 export function processIo(): CliIo {
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: safeSink(process.stdout),
+    stderr: safeSink(process.stderr),
     readFile: (path) => readFile(path, 'utf8'),
     readStdin,
     signingKey: () => loadSigningKey(loadConfig()).key,

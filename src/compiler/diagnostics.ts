@@ -21,6 +21,8 @@ export const DIAGNOSTIC_CODES = {
   EMPTY_PROGRAM: 'the program holds no directive',
   PROGRAM_TOO_LARGE: 'the source or the bytecode is over its size bound',
   NESTING_TOO_DEEP: 'parentheses or WHEN blocks nest deeper than the bound',
+  WHEN_TOO_DEEP: 'WHEN blocks, counting each ELSE WHEN of a chain as one level more, nest deeper than the bound',
+  CONTROL_CHARACTER: 'a string holds a raw control character (write \\n, \\t or \\r; other control characters have no place in a program)',
   EXPRESSION_TOO_DEEP: 'an expression tree is deeper than the bound',
   STACK_TOO_DEEP: 'a directive would need more VM stack than the agent allows',
   UNKNOWN_DIRECTIVE: 'the directive is not in the catalogue (with a suggestion for near misses)',

@@ -247,11 +247,15 @@ function arrange(first: Term, rest: Array<[BinaryOpcode, Term]>): Expr {
   return climb(1);
 }
 
+/** One `WHEN condition { … }` of a chain, before its ELSE is known. */
+type WhenLink = Pick<WhenNode, 'condition' | 'then' | 'span'>;
+
 interface Spec {
   program: ProgramNode;
   statements: Statement[];
   statement: Statement;
   when: WhenNode;
+  whenLink: WhenLink;
   directive: DirectiveNode;
   block: { entries: Entry[]; span: Span };
   entry: Entry;
@@ -274,17 +278,30 @@ export const Language = P.createLanguage<Spec>({
 
   statement: (r) => P.alt<Statement>(r.when, r.directive),
 
+  // `WHEN … { } ELSE WHEN … { } … ELSE { }`: the links are read in a loop (many), not by recursion, so a long chain
+  // cannot exhaust the stack; the nested WhenNodes are then built from the last link back.
   when: (r) =>
+    P.seqMap(
+      r.whenLink,
+      optNewlines.then(keyword('ELSE')).then(r.whenLink).many(),
+      optNewlines
+        .then(keyword('ELSE'))
+        .then(symbol('{').then(optNewlines).then(r.statements).skip(optNewlines).skip(symbol('}')))
+        .fallback([]),
+      (first, links, lastElse): WhenNode => {
+        let otherwise: Statement[] = lastElse;
+        for (let k = links.length - 1; k >= 0; k--) otherwise = [{ kind: 'when', ...links[k], otherwise }];
+        return { kind: 'when', ...first, otherwise };
+      },
+    ),
+
+  whenLink: (r) =>
     P.seqMap(
       marked(keyword('WHEN')),
       r.expr,
       symbol('{').then(optNewlines).then(r.statements).skip(optNewlines),
       symbol('}'),
-      optNewlines
-        .then(keyword('ELSE'))
-        .then(P.alt(r.when.map((w) => [w]), symbol('{').then(optNewlines).then(r.statements).skip(optNewlines).skip(symbol('}'))))
-        .fallback([]),
-      (when, condition, then, close, otherwise): WhenNode => ({ kind: 'when', condition, then, otherwise, span: spanning(when.span, close.span) }),
+      (when, condition, then, close): WhenLink => ({ condition, then, span: spanning(when.span, close.span) }),
     ),
 
   directive: (r) =>

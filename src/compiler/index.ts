@@ -7,8 +7,10 @@ import { generate } from './codegen';
 import { Diagnostic, diagnosticAt } from './diagnostics';
 import type { Position } from './ast';
 import { parseProgram } from './grammar';
-import { MAX_SOURCE_BYTES, MAX_NESTING_DEPTH } from './limits';
-import { findExcessNesting } from './nesting';
+import { controlCharacterEscape, hasControlCharacter } from '../shared/control-chars';
+import { MAX_NESTING_DEPTH, MAX_SOURCE_BYTES, MAX_WHEN_DEPTH } from './limits';
+import { prescan } from './prescan';
+import { findExcessWhenDepth } from './when-depth';
 import type { RolloutSettings } from './rollout';
 
 export type { Severity, Diagnostic, DiagnosticCode } from './diagnostics';
@@ -69,13 +71,23 @@ function compileChecked(source: unknown, context: unknown, options: unknown): Co
   if (bytes > MAX_SOURCE_BYTES) {
     return failed([diagnosticAt('PROGRAM_TOO_LARGE', `the program is ${bytes} bytes, over the ${MAX_SOURCE_BYTES}-byte limit; split it into several injections`)]);
   }
-  const tooDeep = findExcessNesting(source);
-  if (tooDeep) {
-    return failed([diagnosticAt('NESTING_TOO_DEEP', `brackets nest deeper than ${MAX_NESTING_DEPTH} levels here; flatten the program`, tooDeep)]);
+  const found = prescan(source);
+  if (found?.code === 'NESTING_TOO_DEEP') {
+    return failed([diagnosticAt('NESTING_TOO_DEEP', `brackets nest deeper than ${MAX_NESTING_DEPTH} levels here; flatten the program`, found.span)]);
+  }
+  if (found?.code === 'CONTROL_CHARACTER') {
+    const shown = controlCharacterEscape(found.char ?? '');
+    return failed([diagnosticAt('CONTROL_CHARACTER', `this string holds the control character ${shown}; write \\n, \\t or \\r for a line break or a tab, and leave other control characters out`, found.span)]);
   }
 
   const parsed = parseProgram(source);
   if (!parsed.ok) return failed([syntaxDiagnostic(source, parsed)]);
+  const whenTooDeep = findExcessWhenDepth(parsed.program.statements);
+  if (whenTooDeep) {
+    return failed([
+      diagnosticAt('WHEN_TOO_DEEP', `WHEN blocks nest deeper than ${MAX_WHEN_DEPTH} levels here (each ELSE WHEN counts as one more); use fewer branches, or split the program`, whenTooDeep),
+    ]);
+  }
 
   const checked = check(parsed.program.statements, context ?? {}, catalogue, optimize);
   if (checked.diagnostics.some((d) => d.severity === 'error')) return failed(checked.diagnostics, checked.directives);
@@ -111,7 +123,9 @@ function describeFound(source: string, offset: number): string {
   if (c === '\n' || c === '\r') return 'the end of the line';
   if (c === '"') return /^"(?:[^"\\\n\r]|\\.)*"/.test(source.slice(offset, offset + 70_000)) ? 'a string with an unknown escape (use \\" \\\\ \\n \\t \\r)' : 'a string with no closing quote on its line';
   const word = /^[A-Za-z0-9_$%.]+/.exec(source.slice(offset, offset + 40));
-  return word ? `'${word[0]}'` : `'${c}'`;
+  if (word) return `'${word[0]}'`;
+  // A control character is named by its escape, never echoed into a message that reaches a terminal.
+  return hasControlCharacter(c) ? `the control character ${controlCharacterEscape(c)}` : `'${c}'`;
 }
 
 function joinOr(items: string[]): string {

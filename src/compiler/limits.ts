@@ -6,6 +6,11 @@ export const MAX_SOURCE_BYTES = 256 * 1024;
 export const MAX_LIST_LENGTH = 256;
 /** Deepest nesting of `(` and `{` (WHEN blocks and parentheses) the parser accepts. */
 export const MAX_NESTING_DEPTH = 32;
+/**
+ * Deepest nesting of WHEN blocks, where each ELSE WHEN of a chain counts as one level inside the WHEN before it
+ * (that is how the checker and the code generator walk it): a chain of this many links, or fewer inside blocks.
+ */
+export const MAX_WHEN_DEPTH = 256;
 /** Deepest expression tree (operators applied to operators) the checker accepts. */
 export const MAX_EXPRESSION_DEPTH = 64;
 /** Most entries in one directive's block. */

@@ -20,6 +20,7 @@ import {
   ROTATED_LOG_FILE,
   stagedProgramFile,
 } from '../agent/protocol';
+import { hasControlCharacter, stripControlCharacters } from '../shared/control-chars';
 import { DockerAdapterError } from './errors';
 import type { DockerAdapter } from './types';
 
@@ -100,31 +101,89 @@ function assertReloadId(reloadId: string): void {
   if (!isReloadId(reloadId)) throw new DockerAdapterError('INVALID_ARGUMENT', `reload id ${JSON.stringify(reloadId.slice(0, 200))} does not match the protocol's pattern`);
 }
 
-/** Validates one parsed log line as a trace line; anything else (foreign or damaged lines) is skipped. */
+// Bounds on what one trace line may carry into a workflow history: an agent is not trusted, so every field it writes
+// is checked for shape and cut to size here, where its lines enter the injector.
+/** An agent's error code: short, upper-case; anything else becomes FALLBACK_ERROR_CODE. */
+export const TRACE_ERROR_CODE_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
+export const FALLBACK_ERROR_CODE = 'AGENT_ERROR';
+/** Error messages and instructions are cut to this many characters (an ellipsis marks the cut). */
+export const MAX_TRACE_TEXT_CHARS = 400;
+/** An outcome whose JSON is longer than this is replaced by `{ truncated: true }`. */
+export const MAX_TRACE_OUTCOME_BYTES = 2 * 1024;
+/** Program ids are the bytecode's (at most MAX_PROGRAM_ID_BYTES bytes); a longer one makes the line foreign. */
+export const MAX_TRACE_PROGRAM_ID_CHARS = 128;
+/** An ISO-8601 timestamp with a zone fits easily; a longer `ts` makes the line foreign. */
+export const MAX_TRACE_TS_CHARS = 40;
+
+/**
+ * `text` without control characters (terminal escapes and line breaks have no place in a trace field), cut to
+ * `maxChars` (never inside a surrogate pair), with … marking a cut.
+ */
+export function boundTraceText(text: string, maxChars: number = MAX_TRACE_TEXT_CHARS): string {
+  const clean = stripControlCharacters(text);
+  if (clean.length <= maxChars) return clean;
+  let cut = clean.slice(0, maxChars - 1);
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${cut}…`;
+}
+
+/** A copy of parsed JSON with control characters gone from every string and key; keys are set as own properties. */
+function withoutControlChars(value: unknown): unknown {
+  if (typeof value === 'string') return stripControlCharacters(value);
+  if (Array.isArray(value)) return value.map(withoutControlChars);
+  if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [stripControlCharacters(k), withoutControlChars(v)]));
+  return value;
+}
+
+/** The outcome as the agent wrote it, cleaned, if its JSON fits MAX_TRACE_OUTCOME_BYTES; else `{ truncated: true }`. */
+function boundOutcome(outcome: Record<string, unknown>): Record<string, unknown> {
+  let bytes: number;
+  try {
+    bytes = Buffer.byteLength(JSON.stringify(outcome));
+  } catch {
+    return { truncated: true }; // nested too deep to measure
+  }
+  // Measured before cleaning, so the walk below only ever sees at most MAX_TRACE_OUTCOME_BYTES of JSON.
+  return bytes <= MAX_TRACE_OUTCOME_BYTES ? (withoutControlChars(outcome) as Record<string, unknown>) : { truncated: true };
+}
+
+function boundError(error: unknown): TraceLine['error'] | undefined {
+  if (typeof error === 'string') return boundTraceText(error);
+  if (!isRecord(error) || typeof error.code !== 'string' || typeof error.message !== 'string') return undefined;
+  return { code: TRACE_ERROR_CODE_PATTERN.test(error.code) ? error.code : FALLBACK_ERROR_CODE, message: boundTraceText(error.message) };
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+const isAmount = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+const isProgramId = (id: unknown): id is string => typeof id === 'string' && id.length <= MAX_TRACE_PROGRAM_ID_CHARS && !hasControlCharacter(id);
+
+/**
+ * Validates one parsed log line as a trace line; anything else (foreign or damaged lines) is skipped. Every field kept
+ * is bounded (see the constants above), so one agent cannot push megabytes, or terminal escapes, into a history.
+ */
 export function toTraceLine(value: unknown): TraceLine | null {
   if (!isRecord(value) || value.v !== 1) return null;
   const { injectionId, programId, status, ts } = value;
-  if (typeof injectionId !== 'string' || typeof ts !== 'string' || typeof status !== 'string' || !STATUSES.has(status)) return null;
-  if (programId !== null && typeof programId !== 'string') return null;
-  const line: TraceLine = { injectionId, programId, status: status as TraceLine['status'], ts };
-  if (typeof value.step === 'number') line.step = value.step;
-  if (typeof value.instruction === 'string') line.instruction = value.instruction;
+  if (typeof injectionId !== 'string' || !isReloadId(injectionId)) return null;
+  if (typeof ts !== 'string' || ts.length > MAX_TRACE_TS_CHARS || typeof status !== 'string' || !STATUSES.has(status)) return null;
+  if (programId !== null && !isProgramId(programId)) return null;
+  const line: TraceLine = { injectionId, programId, status: status as TraceLine['status'], ts: stripControlCharacters(ts) };
+  if (isCount(value.step)) line.step = value.step;
+  if (typeof value.instruction === 'string') line.instruction = boundTraceText(value.instruction);
   if (value.final === true) line.final = true;
-  if (typeof value.steps === 'number') line.steps = value.steps;
-  if (typeof value.durationMs === 'number') line.durationMs = value.durationMs;
+  if (isCount(value.steps)) line.steps = value.steps;
+  if (isAmount(value.durationMs)) line.durationMs = value.durationMs;
   if (value.traceTruncated === true) line.traceTruncated = true;
-  if (typeof value.revertedTo === 'string' || value.revertedTo === null) line.revertedTo = value.revertedTo;
-  if (typeof value.error === 'string') line.error = value.error;
-  else if (isRecord(value.error) && typeof value.error.code === 'string' && typeof value.error.message === 'string') {
-    line.error = { code: value.error.code, message: value.error.message };
-  }
+  if (isProgramId(value.revertedTo) || value.revertedTo === null) line.revertedTo = value.revertedTo;
+  const error = boundError(value.error);
+  if (error !== undefined) line.error = error;
   const memory = value.memory;
-  if (isRecord(memory) && typeof memory.initialBytes === 'number' && typeof memory.finalBytes === 'number' && typeof memory.peakBytes === 'number') {
+  if (isRecord(memory) && isAmount(memory.initialBytes) && isAmount(memory.finalBytes) && isAmount(memory.peakBytes)) {
     line.memory = { initialBytes: memory.initialBytes, finalBytes: memory.finalBytes, peakBytes: memory.peakBytes };
   }
   const cpu = value.cpu;
-  if (isRecord(cpu) && typeof cpu.userMs === 'number' && typeof cpu.systemMs === 'number') line.cpu = { userMs: cpu.userMs, systemMs: cpu.systemMs };
-  if (isRecord(value.outcome)) line.outcome = value.outcome;
+  if (isRecord(cpu) && isAmount(cpu.userMs) && isAmount(cpu.systemMs)) line.cpu = { userMs: cpu.userMs, systemMs: cpu.systemMs };
+  if (isRecord(value.outcome)) line.outcome = boundOutcome(value.outcome);
   return line;
 }
 

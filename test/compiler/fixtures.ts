@@ -19,3 +19,8 @@ export const SEED_PROGRAMS = {
 export function compileTest(source: string, context?: Record<string, unknown>, optimize = true): CompileResult {
   return compile(source, context, { programId: 'test-program', signingKey: TEST_KEY, optimize });
 }
+
+/** `WHEN c {} ELSE WHEN c {} …`: `links` WHENs on one line, each on `condition`, a directive in the last. */
+export function elseWhenChain(condition: string, links: number): string {
+  return `${`WHEN ${condition} {} ELSE `.repeat(links - 1)}WHEN ${condition} { OPTIMIZE_THROUGHPUT }`;
+}

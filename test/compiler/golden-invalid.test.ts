@@ -1,5 +1,5 @@
 // Golden table: invalid programs and the diagnostics they must produce (code, line, column), all in one pass.
-import { compileTest } from './fixtures';
+import { compileTest, elseWhenChain } from './fixtures';
 
 type Expected = [code: string, line: number, column: number];
 
@@ -10,6 +10,11 @@ interface InvalidCase {
   diagnostics: Expected[];
   /** Words the first message must contain (the fix it names). */
   mentions?: string[];
+}
+
+/** The column where the n-th WHEN of elseWhenChain('true', …) starts. */
+function linkColumn(n: number): number {
+  return 1 + (n - 1) * 'WHEN true {} ELSE '.length;
 }
 
 const CASES: InvalidCase[] = [
@@ -80,6 +85,13 @@ const CASES: InvalidCase[] = [
   { name: 'division by zero', source: 'REDUCE_COSTS { BUDGET: $5 / 0 }', diagnostics: [['DIVISION_BY_ZERO', 1, 24]] },
   { name: 'negative money', source: 'REDUCE_COSTS { BUDGET: $5 - $10 }', diagnostics: [['OUT_OF_RANGE', 1, 24]] },
   { name: 'a context default of the wrong type', source: 'OPTIMIZE_THROUGHPUT', context: { deadline: 7200 }, diagnostics: [['TYPE_MISMATCH', 1, 1]], mentions: ['context "deadline"'] },
+  // A raw control character in a string: positioned at the character, whatever it is (ESC, a raw tab, C1 CSI, after a backslash).
+  { name: 'an escape character in a string', source: 'SIMULATE_FAILURE { MESSAGE: "boom\u001b[2J" }', diagnostics: [['CONTROL_CHARACTER', 1, 34]], mentions: ['\\u001b', '\\n'] },
+  { name: 'a raw tab in a string', source: 'SIMULATE_FAILURE {\n  MESSAGE: "a\tb"\n}', diagnostics: [['CONTROL_CHARACTER', 2, 14]], mentions: ['\\u0009'] },
+  { name: 'a C1 control after a backslash in a string', source: 'SIMULATE_FAILURE { MESSAGE: "x\\\u009b1m" }', diagnostics: [['CONTROL_CHARACTER', 1, 32]], mentions: ['\\u009b'] },
+  // ELSE WHEN chains: each link is one WHEN level more; past MAX_WHEN_DEPTH a positioned diagnostic, never a stack overflow.
+  { name: 'an ELSE WHEN chain of 1,000 links', source: elseWhenChain('true', 1_000), diagnostics: [['WHEN_TOO_DEEP', 1, linkColumn(257)]], mentions: ['256'] },
+  { name: 'an ELSE WHEN chain of 10,000 links', source: elseWhenChain('true', 10_000), diagnostics: [['WHEN_TOO_DEEP', 1, linkColumn(257)]] },
   {
     name: 'every semantic error is reported in one pass, in source order',
     source: [
@@ -127,6 +139,13 @@ describe('invalid programs produce the expected diagnostics', () => {
     const result = compileTest(`REDUCE_COSTS {\n${'BUDGET: $1\n'.repeat(300)}}`);
     expect(result.diagnostics).toHaveLength(201);
     expect(result.diagnostics[200]).toMatchObject({ code: 'TOO_MANY_DIAGNOSTICS', message: expect.stringContaining('100 more') });
+  });
+
+  it('names a stray control character outside a string by its escape, never as the raw character', () => {
+    const [d] = compileTest('REDUCE_COSTS BY 15% \u001b[2J').diagnostics;
+    expect(d).toMatchObject({ code: 'SYNTAX_ERROR', line: 1, column: 21 });
+    expect(d.message).toContain('the control character \\u001b');
+    expect(d.message).not.toMatch(/[\u0000-\u001f]/);
   });
 
   it('an unterminated string is named as such', () => {

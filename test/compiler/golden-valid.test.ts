@@ -1,7 +1,8 @@
 // Golden table: valid programs and the exact bytecode listing they compile to.
 import { disassembleBody } from '../../src/bytecode/disassemble';
 import { decodeUnverified } from '../../src/bytecode/format';
-import { compileTest, SEED_CONTEXT, SEED_PROGRAMS } from './fixtures';
+import { MAX_WHEN_DEPTH } from '../../src/compiler';
+import { compileTest, elseWhenChain, SEED_CONTEXT, SEED_PROGRAMS } from './fixtures';
 
 interface GoldenCase {
   name: string;
@@ -212,5 +213,15 @@ describe('valid programs compile to the expected bytecode', () => {
     expect(result.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
     expect(result.ok).toBe(true);
     expect(disassembleBody(decodeUnverified(result.bytecode as Buffer))).toBe(listing.trimStart());
+  });
+});
+
+describe('long ELSE WHEN chains', () => {
+  it('a chain of MAX_WHEN_DEPTH links compiles, every link kept for the agents to decide', () => {
+    const result = compileTest(elseWhenChain('agent.cpu > 50%', MAX_WHEN_DEPTH));
+    expect(result.diagnostics).toEqual([]);
+    expect(result.ok).toBe(true);
+    // One conditional jump per link: none was folded away or lost.
+    expect(disassembleBody(decodeUnverified(result.bytecode as Buffer)).match(/JUMP_IF_FALSE/g)).toHaveLength(MAX_WHEN_DEPTH);
   });
 });

@@ -1,5 +1,11 @@
 // The injector's side of the protocol against an in-memory container: trace reading, rotation, timeouts, stops.
-import { createAgentChannel, parseTraceChunk } from '../../src/docker/agent-channel';
+import {
+  createAgentChannel,
+  MAX_TRACE_OUTCOME_BYTES,
+  MAX_TRACE_TEXT_CHARS,
+  parseTraceChunk,
+  toTraceLine,
+} from '../../src/docker/agent-channel';
 import { DockerAdapterError } from '../../src/docker/errors';
 import type { ContainerState, DockerAdapter, FileRead, FileStat } from '../../src/docker/types';
 
@@ -178,5 +184,58 @@ describe('agent channel', () => {
     expect(result.lines).toHaveLength(3);
     expect(result.truncated).toBe(true);
     expect(result.final).toMatchObject({ final: true });
+  });
+
+  describe('a hostile agent', () => {
+    const megabyte = 'A'.repeat(1024 * 1024);
+
+    test('cannot push megabytes or terminal escapes into a history through its final line: every field is bounded', async () => {
+      const c = new MemoryContainer();
+      const channel = createAgentChannel(c);
+      const offset = (await channel.snapshot('c1')).logOffset;
+      c.append(LOG, {
+        ...final('inj-h', 'error'),
+        error: { code: `X${megabyte}`, message: `\u001b]0;owned\u0007\u001b[2J${megabyte}` },
+        outcome: { blob: megabyte },
+        instruction: `\u009b31m${megabyte}`,
+      });
+      const result = await channel.readTrace('c1', 'inj-h', offset, { timeoutMs: 10_000 });
+
+      const line = result.final;
+      expect(line?.error).toEqual({ code: 'AGENT_ERROR', message: expect.any(String) });
+      const message = (line?.error as { message: string }).message;
+      expect(message.length).toBeLessThanOrEqual(MAX_TRACE_TEXT_CHARS);
+      expect(message).toMatch(/^\]0;owned\[2JA+…$/);
+      expect(line?.outcome).toEqual({ truncated: true });
+      expect(line?.instruction?.length).toBeLessThanOrEqual(MAX_TRACE_TEXT_CHARS);
+      // No control character is left: raw, or as the \u00XX escape JSON gives a C0 one.
+      expect(JSON.stringify(line)).not.toMatch(/\\u00[0-9a-f]{2}|[\u007f-\u009f]/);
+      expect(Buffer.byteLength(JSON.stringify(line))).toBeLessThan(2 * MAX_TRACE_TEXT_CHARS + MAX_TRACE_OUTCOME_BYTES + 1_000);
+    });
+
+    test('keeps a well-formed error and a small outcome as written, minus control characters', () => {
+      const line = toTraceLine({
+        ...final('inj-k', 'error'),
+        error: { code: 'VM_DIRECTIVE_FAILED', message: 'boom\nnext\u001b[0m' },
+        outcome: { saved: 15, note: 'ok\u0007', nested: { list: ['a\u009b', 1] }, ['__proto__']: { polluted: true } },
+      });
+      expect(line?.error).toEqual({ code: 'VM_DIRECTIVE_FAILED', message: 'boomnext[0m' });
+      expect(line?.outcome).toEqual({ saved: 15, note: 'ok', nested: { list: ['a', 1] }, ['__proto__']: { polluted: true } });
+      expect(Object.getPrototypeOf(line?.outcome)).toBe(Object.prototype);
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    test('whose ids, timestamps or numbers are out of bounds writes lines the injector does not count as its trace', () => {
+      expect(toTraceLine({ ...final('inj-k'), programId: 'p'.repeat(129) })).toBeNull();
+      expect(toTraceLine({ ...final('inj-k'), programId: 'p\u001b' })).toBeNull();
+      expect(toTraceLine({ ...final('inj-k'), ts: 't'.repeat(41) })).toBeNull();
+      expect(toTraceLine({ ...final('inj-k'), injectionId: `inj-${'k'.repeat(200)}` })).toBeNull();
+      const odd = toTraceLine({ ...final('inj-k'), steps: -1, durationMs: 1e400, revertedTo: 'r'.repeat(1_000), memory: { initialBytes: -5, finalBytes: 1, peakBytes: 1 } });
+      expect(odd).not.toBeNull();
+      expect(odd).not.toHaveProperty('steps');
+      expect(odd).not.toHaveProperty('durationMs');
+      expect(odd).not.toHaveProperty('revertedTo');
+      expect(odd).not.toHaveProperty('memory');
+    });
   });
 });

@@ -157,12 +157,13 @@ describe('the gateway end to end', () => {
     expect(out.stderr).toBe('');
     expect(code).toBe(0);
     const lines = out.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^started inj-\S+; watching/);
+    expect(lines[0]).toMatch(/^started inj-\S+$/);
+    expect(lines[1]).toBe('watching it (Ctrl-C stops the watch, not the injection)');
     expect(lines.some((l) => / \[[#-]{20}\] \d+\/10 injected \d+ failed 0 running \d+ pending \d+ (ETA \S+|done)$/.test(l))).toBe(true);
     expect(lines).toContainEqual(expect.stringMatching(/ succeeded \[#{20}\] 10\/10 injected 10 failed 0 running 0 pending 0 done$/));
     expect(lines[lines.length - 1]).toMatch(/ended: succeeded$/);
 
-    const injectionId = /^started (\S+);/.exec(lines[0])?.[1] as string;
+    const injectionId = /^started (\S+)$/.exec(lines[0])?.[1] as string;
     const status = capturingIo();
     expect(await main(['status', injectionId, '--json'], status.io)).toBe(0);
     expect(JSON.parse(status.out.stdout)).toMatchObject({ injectionId, status: 'succeeded' });

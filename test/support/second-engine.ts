@@ -1,5 +1,6 @@
-// A second Docker engine on this machine for multi-host tests: its own dockerd, socket, data root, exec root and
-// containerd, no bridge and no iptables rules, so it cannot disturb the default engine. Needs root, like CI.
+// A second Docker engine on this machine for multi-host tests: its own dockerd, socket, data root, exec root,
+// containerd and network namespace, no bridge and no iptables rules, so it cannot disturb the default engine or the
+// host's networking. Needs root, like CI.
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -64,7 +65,9 @@ export async function startSecondEngine(options: { name: string; dockerdPath?: s
     // Its own containerd namespaces, should both engines ever share one containerd.
     `--containerd-namespace=openclaw-${options.name}`,
     `--containerd-plugins-namespace=openclaw-${options.name}-plugins`,
-    // No docker0-style bridge, no NAT and no firewall rules: the agents run with network mode none anyway.
+    // No bridge, no NAT and no firewall rules: the agents run with network mode none anyway. Beware: with --bridge=none
+    // dockerd deletes any interface named docker0 it can see at start-up; the private network namespace below is what
+    // keeps that from being the host's.
     '--bridge=none',
     '--iptables=false',
     '--ip6tables=false',
@@ -74,12 +77,16 @@ export async function startSecondEngine(options: { name: string; dockerdPath?: s
   const log = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(options.dockerdPath ?? 'dockerd', args, { stdio: ['ignore', log, log] });
+    // `unshare --net` execs dockerd (no fork) in a fresh network namespace: whatever the engine does to links, routes
+    // and firewall rules stays there and vanishes with it. The socket is a file, so the host still reaches it.
+    child = spawn('unshare', ['--net', '--', options.dockerdPath ?? 'dockerd', ...args], { stdio: ['ignore', log, log] });
   } finally {
     closeSync(log);
   }
   const spawnError = new Promise<never>((_, reject) => {
-    child.once('error', (err) => reject(new Error(`could not run dockerd (${err.message}); the multi-host test needs dockerd on PATH and root`)));
+    child.once('error', (err) =>
+      reject(new Error(`could not run unshare (${err.message}); the multi-host test needs util-linux's unshare and dockerd on PATH, and root`)),
+    );
     child.once('exit', (code, signal) => reject(new Error(`dockerd exited during start-up (code ${code}, signal ${signal}):\n${logTail(logFile)}`)));
   });
   spawnError.catch(() => undefined);

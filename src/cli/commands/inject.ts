@@ -74,7 +74,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       else io.stdout.write(`${started.created ? 'started' : 'already started'} ${started.injectionId}${started.status ? ` (${started.status})` : ''}; status: ${target.url}${started.statusUrl}\n`);
       return started.status === undefined || started.status === 'succeeded' ? 0 : 1;
     }
-    if (!values.json) io.stdout.write(`${started.created ? 'started' : 'already started'} ${started.injectionId}; watching (Ctrl-C stops watching, not the injection)\n`);
+    if (!values.json) io.stdout.write(`${started.created ? 'started' : 'already started'} ${started.injectionId}\nwatching it (Ctrl-C stops the watch, not the injection)\n`);
     const view = await watchInjection(target, started.injectionId, io, { intervalMs, quiet: values.json });
     if (values.json) io.stdout.write(JSON.stringify(view, null, 2) + '\n');
     else io.stdout.write(`${view.injectionId} ended: ${view.status}${view.error ? ` (${view.error.code}: ${view.error.message})` : ''}\n`);

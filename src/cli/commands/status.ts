@@ -3,15 +3,16 @@ import { parseArgs } from 'node:util';
 import type { InjectionView } from '../../gateway/injection-service';
 import { callGateway, GATEWAY_FLAGS, GATEWAY_FLAGS_USAGE, gatewayTarget, runGatewayCommand, usageErrors } from '../gateway-client';
 import { CliCommand, CliIo, CliUsageError } from '../io';
-import { DEFAULT_WATCH_INTERVAL_MS, progressLine, watchInjection } from '../watch';
+import { DEFAULT_WATCH_INTERVAL_MS, progressLine, progressWidth, watchInjection } from '../watch';
 
 const USAGE = `usage: openclaw status INJECTION_ID [--offset N] [--limit N] [--watch]
   --offset N, --limit N  the page of per-agent results (default 0 and 50; at most 500)
   --watch                print live progress until the injection ends
 ${GATEWAY_FLAGS_USAGE}`;
 
-export function describeView(view: InjectionView): string {
-  const lines = [progressLine(view, Number.POSITIVE_INFINITY)];
+/** The status as text; its first line, the progress, fits in `width` columns when one is given. No ETA: no pace is known. */
+export function describeView(view: InjectionView, width?: number): string {
+  const lines = [progressLine(view, Number.NaN, width)];
   lines.push(`  workflow ${view.workflowStatus}, started ${view.startedAt}${view.closedAt ? `, closed ${view.closedAt}` : ''}`);
   if (view.deadline) lines.push(`  deadline ${view.deadline}${view.paused ? ', PAUSED' : ''}, max parallel ${view.maxParallel}, failure budget ${view.failureBudget}`);
   if (view.error) lines.push(`  error ${view.error.code}: ${view.error.message}`);
@@ -41,7 +42,7 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     if (values.offset !== undefined) query.set('offset', values.offset);
     if (values.limit !== undefined) query.set('limit', values.limit);
     const { body } = await callGateway(target, 'GET', `/injections/${id}${query.size ? `?${query}` : ''}`);
-    io.stdout.write((values.json ? JSON.stringify(body, null, 2) : describeView(body as InjectionView)) + '\n');
+    io.stdout.write((values.json ? JSON.stringify(body, null, 2) : describeView(body as InjectionView, progressWidth(io.stdout))) + '\n');
     return 0;
   });
 }
