@@ -13,8 +13,8 @@ export interface FakeGateway {
 }
 
 export function counts(partial: Partial<OutcomeCounts> & { total: number }): OutcomeCounts {
-  const c: OutcomeCounts = { pending: 0, running: 0, injected: 0, failedUnchanged: 0, rolledBack: 0, rollbackFailed: 0, notFound: 0, reverted: 0, revertFailed: 0, skipped: 0, failed: 0, ...partial };
-  c.failed = c.failedUnchanged + c.rolledBack + c.rollbackFailed + c.notFound;
+  const c: OutcomeCounts = { waiting: 0, superseded: 0, reverting: 0, revertSuperseded: 0, pending: 0, running: 0, injected: 0, failedUnchanged: 0, rolledBack: 0, rollbackFailed: 0, notFound: 0, reverted: 0, revertFailed: 0, skipped: 0, failed: 0, ...partial };
+  c.failed = c.failedUnchanged + c.rolledBack + c.rollbackFailed + c.notFound + c.superseded;
   return c;
 }
 
