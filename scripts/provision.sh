@@ -97,3 +97,4 @@ provision_docker
 provision_compose
 provision_node_modules
 provision_agent_image
+bash "$ROOT/scripts/build-openclaw-image.sh" >/dev/null   # the OpenClaw gateway image (docs/openclaw.md); skips when built

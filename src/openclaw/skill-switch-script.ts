@@ -133,7 +133,7 @@ function status() {
   const [node, cli, timeoutMs] = rest;
   let raw;
   try {
-    raw = childProcess.execFileSync(node, [cli, 'gateway', 'call', 'skills.status', '--json'], { timeout: Number(timeoutMs), maxBuffer: MAX_STATUS, stdio: ['ignore', 'pipe', 'pipe'] });
+    raw = childProcess.execFileSync(node, [cli, 'gateway', 'call', 'skills.status', '--json', '--timeout', String(timeoutMs)], { timeout: Number(timeoutMs), maxBuffer: MAX_STATUS, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     return out({ reachable: false, error: clip(String((e.stderr && e.stderr.toString()) || e.message)) });
   }

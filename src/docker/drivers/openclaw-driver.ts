@@ -16,8 +16,8 @@ export const OPENCLAW_DEFAULTS = {
 } as const;
 /** One switch/restore/inspect exec: file renames only. */
 export const SWITCH_EXEC_TIMEOUT_MS = 20_000;
-/** One skills.status call starts the OpenClaw CLI (about 3 s in a container on a busy host). */
-export const STATUS_CALL_TIMEOUT_MS = 20_000;
+/** One skills.status call starts the OpenClaw CLI: about 3 s in a container on an idle host, 10-20 s on a loaded one. */
+export const STATUS_CALL_TIMEOUT_MS = 45_000;
 export const STATUS_EXEC_MARGIN_MS = 5_000;
 export const VERIFY_POLL_INTERVAL_MS = 500;
 export const MAX_VERIFY_POLLS = 60;
