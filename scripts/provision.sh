@@ -105,7 +105,12 @@ provision_tmux() {
   fi
 }
 
-ALL_STEPS=(temporal-cli docker compose tmux node-modules agent-image)
+# The OpenClaw gateway image (docs/openclaw.md) is for its tests: `npm start` provisions without it.
+provision_openclaw_image() {
+  bash "$ROOT/scripts/build-openclaw-image.sh" >/dev/null   # skips when built
+}
+
+ALL_STEPS=(temporal-cli docker compose tmux node-modules agent-image openclaw-image)
 STEPS=("$@")
 [ "${#STEPS[@]}" -gt 0 ] || STEPS=("${ALL_STEPS[@]}")
 for step in "${STEPS[@]}"; do
@@ -116,6 +121,7 @@ for step in "${STEPS[@]}"; do
     tmux) provision_tmux ;;
     node-modules) provision_node_modules ;;
     agent-image) provision_agent_image ;;
+    openclaw-image) provision_openclaw_image ;;
     *) fail "unknown step $step (steps: ${ALL_STEPS[*]})" ;;
   esac
 done

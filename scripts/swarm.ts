@@ -1,15 +1,17 @@
-// `npm run swarm:up -- --count N [--group G] [--prefix P]` and `npm run swarm:down [-- --group G]`: a local swarm of reference agents.
+// `npm run swarm:up -- --count N [--group G] [--prefix P] [--runtime reference|openclaw]` and `npm run swarm:down [-- --group G]`:
+// a local swarm of reference agents, or of OpenClaw gateways.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { LABEL_GROUP } from '../src/agent/protocol';
 import { loadConfigOrExit } from '../src/config';
 import { createDockerAdapter } from '../src/docker';
-import { createSwarmManager, MAX_SWARM_COUNT } from '../src/docker/agent-swarm';
+import { createSwarmManager, MAX_SWARM_COUNT, startOpenClawGateways } from '../src/docker/agent-swarm';
+import { AGENT_RUNTIME_KINDS, AgentRuntimeKind } from '../src/docker/drivers/runtime-driver';
 import { DockerAdapterError, isDockerAdapterError } from '../src/docker/errors';
 import { loadSigningKey } from '../src/shared/signing-key';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
-const USAGE = 'usage: swarm up --count N [--group G] [--prefix P] | swarm down [--group G]';
+const USAGE = 'usage: swarm up --count N [--group G] [--prefix P] [--runtime reference|openclaw] | swarm down [--group G]';
 /** How long `swarm up|down` waits for the engine's first answer before saying that none answers. */
 const ENGINE_PING_TIMEOUT_MS = 5_000;
 /** Exit codes: a usage error or no Docker engine (the user must act), anything else. */
@@ -21,6 +23,7 @@ interface SwarmArgs {
   count?: number;
   group?: string;
   prefix?: string;
+  runtime?: AgentRuntimeKind;
 }
 
 class UsageError extends Error {
@@ -67,6 +70,10 @@ export function parseSwarmArgs(argv: string[]): SwarmArgs {
       args.count = count;
     } else if (flag === '--group') args.group = value;
     else if (flag === '--prefix' && command === 'up') args.prefix = value;
+    else if (flag === '--runtime' && command === 'up') {
+      if (!(AGENT_RUNTIME_KINDS as readonly string[]).includes(value)) throw new UsageError(`--runtime must be one of ${AGENT_RUNTIME_KINDS.join(', ')}`);
+      args.runtime = value as AgentRuntimeKind;
+    }
     else throw new UsageError(`unknown option ${flag}`);
   }
   if (command === 'up' && args.count === undefined) throw new UsageError('--count is required');
@@ -91,6 +98,7 @@ async function run(): Promise<void> {
     console.log(`removed ${removed} agent container(s)${args.group ? ` of group ${args.group}` : ''}`);
     return;
   }
+  if (args.runtime === 'openclaw') return upOpenClaw(args, config);
   try {
     execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-agent-image.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   } catch (err) {
@@ -100,6 +108,15 @@ async function run(): Promise<void> {
   const started = await swarm.up({ count: args.count ?? 1, group: args.group, prefix: args.prefix ?? args.group ?? 'agent', signingKey: signingKey.key });
   for (const agent of started) console.log(`${agent.agentId}\t${agent.containerName}\t${agent.containerId.slice(0, 12)}`);
   console.log(`started ${started.length} agent(s)${args.group ? ` in group ${args.group}` : ''}; signing key from ${signingKey.source}${signingKey.file ? ` (${signingKey.file})` : ''}`);
+}
+
+/** OpenClaw gateways: their own image, their own token each; no signing key (OpenClaw does not check our signature). */
+async function upOpenClaw(args: SwarmArgs, config: ReturnType<typeof loadConfigOrExit>): Promise<void> {
+  const image = execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-openclaw-image.sh')], { stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim().split('\n').pop();
+  const connection = { dockerHost: config.dockerHost, tlsVerify: config.dockerTlsVerify, certPath: config.dockerCertPath };
+  const started = await startOpenClawGateways(connection, { count: args.count ?? 1, group: args.group, prefix: args.prefix ?? args.group ?? 'openclaw', image });
+  for (const gateway of started) console.log(`${gateway.agentId}\t${gateway.containerName}\t${gateway.containerId.slice(0, 12)}`);
+  console.log(`started ${started.length} OpenClaw gateway(s)${args.group ? ` in group ${args.group}` : ''} from ${image}, each with its own token (OPENCLAW_GATEWAY_TOKEN in its environment)`);
 }
 
 run().catch((err: unknown) => {

@@ -1,9 +1,11 @@
 // Starts and removes labelled reference-agent containers: used by `npm run swarm:up|down`, the tests and the benchmark.
+import { randomBytes } from 'node:crypto';
 import { chown, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { AGENT_NAME_PATTERN, LABEL_AGENT_ID, LABEL_GROUP, LABEL_ROLE, LABEL_ROLE_AGENT, LOGS_DIR, PROGRAMS_DIR } from '../agent/protocol';
 import { AGENT_FILE_OWNER, classifyDockerError, DockerConnectionOptions, dockerodeFor } from './dockerode-adapter';
+import { LABEL_RUNTIME } from './drivers/runtime-driver';
 import { DockerAdapterError } from './errors';
 
 export const AGENT_IMAGE = 'openclaw/agent:local';
@@ -143,4 +145,76 @@ export function createSwarmManager(connection: DockerConnectionOptions): SwarmMa
       return summaries.length;
     },
   };
+}
+
+/** The offline OpenClaw gateway image (scripts/build-openclaw-image.sh). */
+export const OPENCLAW_AGENT_IMAGE = 'openclaw/openclaw-agent:local';
+/** A gateway uses about 0.7-0.9 GB once ready; the limit leaves room for one skills.status CLI call beside it. */
+export const OPENCLAW_MEMORY_LIMIT_BYTES = 1536 * 1024 * 1024;
+/** The gateway runs about 30 processes and threads; the CLI calls of a verification add their own. */
+export const OPENCLAW_PIDS_LIMIT = 256;
+export const OPENCLAW_TOKEN_BYTES = 32;
+
+export interface OpenClawSwarmUpOptions {
+  count: number;
+  group?: string;
+  /** Agent ids are `<prefix>-<n>`, n from 1; container names `openclaw-agent-<prefix>-<n>`. */
+  prefix: string;
+  image?: string;
+  memoryBytes?: number;
+  extraLabels?: Record<string, string>;
+}
+
+export interface StartedGateway extends StartedAgent {
+  /** The gateway's own token (OPENCLAW_GATEWAY_TOKEN in its environment), different for every container. */
+  token: string;
+}
+
+/**
+ * Starts labelled OpenClaw gateway containers (dreamnet.runtime=openclaw), each with its own gateway token, on no
+ * network: the gateway binds loopback and the injector reaches it through Docker exec. `down` removes them like any
+ * swarm agent.
+ */
+export async function startOpenClawGateways(connection: DockerConnectionOptions, options: OpenClawSwarmUpOptions): Promise<StartedGateway[]> {
+  const docker: Docker = dockerodeFor(connection);
+  if (!Number.isInteger(options.count) || options.count < 1 || options.count > MAX_SWARM_COUNT) {
+    throw new DockerAdapterError('INVALID_ARGUMENT', `count must be an integer from 1 to ${MAX_SWARM_COUNT}`);
+  }
+  if (options.group !== undefined && !AGENT_NAME_PATTERN.test(options.group)) {
+    throw new DockerAdapterError('INVALID_ARGUMENT', `group ${JSON.stringify(options.group)} must match ${AGENT_NAME_PATTERN}`);
+  }
+  const ids = Array.from({ length: options.count }, (_, i) => `${options.prefix}-${i + 1}`);
+  const bad = ids.find((id) => !AGENT_NAME_PATTERN.test(id));
+  if (bad) throw new DockerAdapterError('INVALID_ARGUMENT', `agent id ${JSON.stringify(bad)} must match ${AGENT_NAME_PATTERN}: shorten the prefix`);
+  const memory = options.memoryBytes ?? OPENCLAW_MEMORY_LIMIT_BYTES;
+  return mapConcurrent(ids, SWARM_START_CONCURRENCY, async (agentId) => {
+    const containerName = `openclaw-agent-${agentId}`;
+    const token = randomBytes(OPENCLAW_TOKEN_BYTES).toString('hex');
+    try {
+      const container = await docker.createContainer({
+        name: containerName,
+        Image: options.image ?? OPENCLAW_AGENT_IMAGE,
+        Labels: {
+          ...options.extraLabels,
+          [LABEL_SWARM]: '1',
+          [LABEL_ROLE]: LABEL_ROLE_AGENT,
+          [LABEL_AGENT_ID]: agentId,
+          [LABEL_RUNTIME]: 'openclaw',
+          ...(options.group ? { [LABEL_GROUP]: options.group } : {}),
+        },
+        Env: [`OPENCLAW_GATEWAY_TOKEN=${token}`, `OPENCLAW_AGENT_ID=${agentId}`, ...(options.group ? [`OPENCLAW_AGENT_GROUP=${options.group}`] : [])],
+        HostConfig: {
+          Memory: memory,
+          MemorySwap: memory,
+          PidsLimit: OPENCLAW_PIDS_LIMIT,
+          NetworkMode: 'none',
+          RestartPolicy: { Name: 'no' },
+        },
+      });
+      await container.start();
+      return { agentId, containerId: container.id, containerName, token };
+    } catch (err) {
+      throw classifyDockerError(err, `start OpenClaw gateway ${agentId}`);
+    }
+  });
 }
