@@ -47,13 +47,17 @@ export function uiServerConfig(settings: ClusterSettings, certs: ClusterCertific
 async function startTemporal(settings: ClusterSettings, paths: ClusterPaths, certs: ClusterCertificates, password: string, log: Log): Promise<void> {
   const env = { ...process.env, ...temporalServiceEnvironment(settings, paths, certs, password) };
   const procs = temporalProcesses(paths);
-  for (const { service, proc } of procs) {
-    if (runningPid(proc) !== undefined) continue;
+  const start = ({ service, proc }: (typeof procs)[number]) => {
+    if (runningPid(proc) !== undefined) return;
     // No --config-file: the server renders its embedded template (config/docker.yaml) from the environment.
     startDetached(proc, paths.serverBinary, ['--allow-no-auth', 'start', '--service', service], { env, cwd: paths.logsDir });
     log(`started temporal ${service} (pid ${runningPid(proc)}, log ${proc.logFile})`);
-  }
+  };
+  // The frontend first: on a fresh database every service would race to write the cluster metadata, and all but
+  // one fail. Once the frontend serves, the metadata is there and the others only read it.
+  start(procs[0]);
   await waitUntil('the Temporal frontend serves', () => frontendHealthy(settings, certs), { timeoutMs: TEMPORAL_START_TIMEOUT_MS, proc: procs[0].proc });
+  for (const service of procs.slice(1)) start(service);
   await ensureNamespace(settings, certs, log);
   await waitUntil(`namespace ${settings.namespace} answers visibility queries`, () => namespaceReady(settings, certs), { timeoutMs: TEMPORAL_START_TIMEOUT_MS, proc: procs[1].proc });
 }
