@@ -15,7 +15,7 @@ const UI_ENVIRONMENT = 'cluster';
 
 export type Log = (line: string) => void;
 
-function postgresInstance(paths: ClusterPaths, binDir: string, settings: ClusterSettings): PostgresInstance {
+export function postgresInstance(paths: ClusterPaths, binDir: string, settings: ClusterSettings): PostgresInstance {
   return { binDir, dataDir: paths.postgresData, socketDir: paths.postgresSocketDir, port: settings.ports.postgres, logFile: path.join(paths.logsDir, 'postgres.log') };
 }
 

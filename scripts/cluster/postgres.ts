@@ -100,9 +100,10 @@ export async function startPostgres(instance: PostgresInstance): Promise<void> {
   await asPostgres(instance, 'pg_ctl', ['start', '--pgdata', instance.dataDir, '--log', instance.logFile, '--wait', '--timeout', String(PG_CTL_TIMEOUT_S)]);
 }
 
-export async function stopPostgres(instance: PostgresInstance): Promise<boolean> {
+/** `fast`: roll back open transactions and shut down cleanly; `immediate`: quit at once, recovering at the next start (a crash). */
+export async function stopPostgres(instance: PostgresInstance, mode: 'fast' | 'immediate' = 'fast'): Promise<boolean> {
   if (!(await postgresRunning(instance))) return false;
-  await asPostgres(instance, 'pg_ctl', ['stop', '--pgdata', instance.dataDir, '--mode', 'fast', '--wait', '--timeout', String(PG_CTL_TIMEOUT_S)]);
+  await asPostgres(instance, 'pg_ctl', ['stop', '--pgdata', instance.dataDir, '--mode', mode, '--wait', '--timeout', String(PG_CTL_TIMEOUT_S)]);
   return true;
 }
 
