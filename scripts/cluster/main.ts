@@ -1,8 +1,9 @@
 // `npm run cluster -- up | down | status`: a real Temporal cluster on this machine (docs/operations.md, "A real cluster").
-import { ClusterSettingsError, loadClusterSettings } from './settings';
+import { ensureCertificates } from './certs';
+import { clusterPaths, ClusterSettingsError, loadClusterSettings } from './settings';
 import { down, status, up } from './cluster';
 
-const USAGE = 'usage: npm run cluster -- up [--no-injector] | down | status';
+const USAGE = 'usage: npm run cluster -- up [--no-injector] | down | status | certs';
 
 function log(line: string): void {
   console.log(`[cluster] ${line}`);
@@ -29,6 +30,13 @@ async function main(argv: string[]): Promise<number> {
       for (const line of lines) console.log(`${line.name.padEnd(width)}  ${line.pid === undefined ? 'stopped' : `running (pid ${line.pid})`.padEnd(20)}  ${line.address}`);
       console.log(`state: ${settings.stateDir}`);
       return lines.every((l) => l.pid !== undefined) ? 0 : 3;
+    }
+    case 'certs': {
+      // The certificates alone (what docker-compose.temporal.yml mounts); `up` makes them too.
+      const certsDir = clusterPaths(settings).certsDir;
+      const made = await ensureCertificates(certsDir);
+      log(made.length > 0 ? `made ${made.join(', ')} in ${certsDir}` : `certificates in ${certsDir} are valid for more than their renewal window`);
+      return 0;
     }
     default:
       console.error(USAGE);
