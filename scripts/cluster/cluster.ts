@@ -7,7 +7,7 @@ import { engines, ensureEngine, ensureInjector, gatewayUrl, injectorProcesses, s
 import { findPostgresBinaries, initPostgres, PostgresInstance, postgresPid, postgresRunning, startPostgres, stopPostgres } from './postgres';
 import { managedProcess, ManagedProcess, runningPid, startDetached, stopProcess, waitUntil } from './processes';
 import { clusterPaths, ClusterPaths, ClusterSettings, FRONTEND_SERVER_NAME } from './settings';
-import { ensureNamespace, ensureTemporalBinaries, frontendHealthy, migrateSchemas, namespaceReady, TEMPORAL_SERVICES, temporalServiceEnvironment } from './temporal';
+import { ensureNamespace, ensureTemporalBinaries, frontendHealthy, migrateSchemas, namespaceReady, schemasCreated, TEMPORAL_SERVICES, temporalServiceEnvironment } from './temporal';
 
 export const TEMPORAL_START_TIMEOUT_MS = 180_000;
 export const UI_START_TIMEOUT_MS = 60_000;
@@ -44,7 +44,7 @@ export function uiServerConfig(settings: ClusterSettings, certs: ClusterCertific
   };
 }
 
-async function startTemporal(settings: ClusterSettings, paths: ClusterPaths, certs: ClusterCertificates, password: string, log: Log): Promise<void> {
+async function startTemporal(settings: ClusterSettings, paths: ClusterPaths, certs: ClusterCertificates, password: string, freshDatabase: boolean, log: Log): Promise<void> {
   const env = { ...process.env, ...temporalServiceEnvironment(settings, paths, certs, password) };
   const procs = temporalProcesses(paths);
   const start = ({ service, proc }: (typeof procs)[number]) => {
@@ -53,11 +53,15 @@ async function startTemporal(settings: ClusterSettings, paths: ClusterPaths, cer
     startDetached(proc, paths.serverBinary, ['--allow-no-auth', 'start', '--service', service], { env, cwd: paths.logsDir });
     log(`started temporal ${service} (pid ${runningPid(proc)}, log ${proc.logFile})`);
   };
-  // The frontend first: on a fresh database every service would race to write the cluster metadata, and all but
-  // one fail. Once the frontend serves, the metadata is there and the others only read it.
-  start(procs[0]);
+  // On a fresh database the frontend goes first: every service would race to write the cluster metadata, and all
+  // but one fail; once the frontend serves, the metadata is there and the others only read it. Later, all start at
+  // once (a frontend alone waits for history before it serves).
+  if (freshDatabase) {
+    start(procs[0]);
+    await waitUntil('the Temporal frontend serves', () => frontendHealthy(settings, certs), { timeoutMs: TEMPORAL_START_TIMEOUT_MS, proc: procs[0].proc });
+  }
+  for (const service of procs) start(service);
   await waitUntil('the Temporal frontend serves', () => frontendHealthy(settings, certs), { timeoutMs: TEMPORAL_START_TIMEOUT_MS, proc: procs[0].proc });
-  for (const service of procs.slice(1)) start(service);
   await ensureNamespace(settings, certs, log);
   await waitUntil(`namespace ${settings.namespace} answers visibility queries`, () => namespaceReady(settings, certs), { timeoutMs: TEMPORAL_START_TIMEOUT_MS, proc: procs[1].proc });
 }
@@ -96,9 +100,10 @@ export async function up(settings: ClusterSettings, log: Log, options: UpOptions
     await startPostgres(pg);
     log(`started PostgreSQL on 127.0.0.1:${pg.port} (pid ${postgresPid(pg)})`);
   }
+  const freshDatabase = !schemasCreated(paths);
   await migrateSchemas(settings, paths, password, log);
 
-  await startTemporal(settings, paths, certs, password, log);
+  await startTemporal(settings, paths, certs, password, freshDatabase, log);
   await startUi(settings, paths, certs, log);
 
   if (options.injector ?? true) {

@@ -31,6 +31,9 @@ const PORT_OFFSETS = {
   gateway: 5,
 } as const;
 export type PortName = keyof typeof PORT_OFFSETS;
+const MEMBERSHIP_PORTS: PortName[] = ['frontendMembership', 'historyMembership', 'matchingMembership', 'workerMembership'];
+/** cluster_membership.rpc_port is a smallint in Temporal's SQL schema: a larger port fails the service at start-up. */
+export const MAX_MEMBERSHIP_PORT = 32_767;
 
 /** OPENCLAW_CLUSTER_<NAME>_PORT for each port: frontendGrpc → OPENCLAW_CLUSTER_FRONTEND_GRPC_PORT. */
 export function portVariable(name: PortName): string {
@@ -86,6 +89,11 @@ export function loadClusterSettings(env: NodeJS.ProcessEnv = process.env): Clust
   const ports = Object.fromEntries(
     (Object.keys(PORT_OFFSETS) as PortName[]).map((name) => [name, wholeNumber(env, portVariable(name), base + PORT_OFFSETS[name], 1, 65535)]),
   ) as Record<PortName, number>;
+  for (const name of MEMBERSHIP_PORTS) {
+    if (ports[name] > MAX_MEMBERSHIP_PORT) {
+      throw new ClusterSettingsError(`${portVariable(name)}=${ports[name]}: Temporal stores membership ports as a SQL smallint, so at most ${MAX_MEMBERSHIP_PORT} (lower OPENCLAW_CLUSTER_PORT_BASE)`);
+    }
+  }
   const taken = new Map<number, string>();
   for (const [name, port] of Object.entries(ports)) {
     const other = taken.get(port);

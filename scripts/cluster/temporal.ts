@@ -63,6 +63,13 @@ export async function ensureTemporalBinaries(settings: ClusterSettings, paths: C
   return built;
 }
 
+const schemaMarker = (paths: ClusterPaths, database: string) => path.join(paths.postgresDir, `schema-${database}.created`);
+
+/** True once `up` has created every database (the marker files are written after setup). */
+export function schemasCreated(paths: ClusterPaths): boolean {
+  return TEMPORAL_DATABASES.every(({ database }) => existsSync(schemaMarker(paths, database)));
+}
+
 function schemaToolArgs(settings: ClusterSettings, database: string): string[] {
   return ['--plugin', 'postgres12', '--endpoint', '127.0.0.1', '--port', String(settings.ports.postgres), '--user', POSTGRES_USER, '--database', database];
 }
@@ -71,7 +78,7 @@ function schemaToolArgs(settings: ClusterSettings, database: string): string[] {
 export async function migrateSchemas(settings: ClusterSettings, paths: ClusterPaths, password: string, log: (line: string) => void): Promise<void> {
   const env = { ...process.env, SQL_PASSWORD: password };
   for (const { database, schemaName } of TEMPORAL_DATABASES) {
-    const marker = path.join(paths.postgresDir, `schema-${database}.created`);
+    const marker = schemaMarker(paths, database);
     const args = schemaToolArgs(settings, database);
     if (!existsSync(marker)) {
       log(`creating database ${database}`);
@@ -160,7 +167,10 @@ export async function ensureNamespace(settings: ClusterSettings, certs: ClusterC
   const described = await temporalCli(settings, certs, ['operator', 'namespace', 'describe', '--output', 'json']).catch(() => undefined);
   if (described === undefined) {
     log(`registering namespace ${settings.namespace} (retention ${NAMESPACE_RETENTION})`);
-    await temporalCli(settings, certs, ['operator', 'namespace', 'create', '--retention', NAMESPACE_RETENTION]);
+    // A describe that failed while the database was still recovering finds it registered after all.
+    await temporalCli(settings, certs, ['operator', 'namespace', 'create', '--retention', NAMESPACE_RETENTION]).catch((err: Error) => {
+      if (!/already exists/.test(err.message)) throw err;
+    });
   }
   // A namespace just registered reaches the frontend's namespace cache a few seconds later.
   let listed = '';
