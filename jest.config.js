@@ -29,7 +29,8 @@ module.exports = {
       rootDir: __dirname,
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', ...UNIT_FOLDERS.map((folder) => `<rootDir>/test/${folder}/`)],
+      // test/cluster/ runs on a real Temporal cluster of its own: `npm run test:cluster` (jest.cluster.config.js).
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/', ...UNIT_FOLDERS.map((folder) => `<rootDir>/test/${folder}/`)],
       transform,
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',

@@ -9,6 +9,8 @@ export interface Config {
   /** host:port of an existing Temporal frontend; undefined means "start the embedded dev server". */
   temporalAddress: string | undefined;
   temporalNamespace: string;
+  /** TLS to the Temporal frontend (mTLS with a client certificate); undefined: plaintext, as the embedded dev server speaks. */
+  temporalTls: TemporalTlsConfig | undefined;
   /** Task queue for workflows and activities that need no Docker host. */
   taskQueue: string;
   /** Name of the Docker host this process serves; its activities poll `${taskQueue}-docker-${dockerHostName}`. */
@@ -48,6 +50,17 @@ export interface Config {
   workerSlots: { workflowTasks: number; activities: number; localActivities: number };
 }
 
+/** File paths (read at connect time, so a rotated certificate is picked up by the next start) and the name to verify. */
+export interface TemporalTlsConfig {
+  /** PEM CA bundle that signed the frontend's certificate; undefined: the system's roots. */
+  caFile: string | undefined;
+  /** PEM client certificate and its key, presented to a frontend that requires mTLS; both or neither. */
+  certFile: string | undefined;
+  keyFile: string | undefined;
+  /** Name the frontend's certificate must carry, when it differs from the host of TEMPORAL_ADDRESS. */
+  serverName: string | undefined;
+}
+
 /** The most slots of one kind a worker may be given. */
 export const MAX_WORKER_SLOTS = 5_000;
 
@@ -74,6 +87,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const config: Config = {
     temporalAddress: read.optional('TEMPORAL_ADDRESS', /^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port, e.g. temporal.internal:7233'),
     temporalNamespace: read.string('TEMPORAL_NAMESPACE', 'default', /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'a Temporal namespace name'),
+    temporalTls: readTemporalTls(read, cwd),
     taskQueue: read.string('OPENCLAW_TASK_QUEUE', 'openclaw-injector', /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'letters, digits, . _ -'),
     dockerHostName,
     dockerHosts: read.list('OPENCLAW_DOCKER_HOSTS', MAX_DOCKER_HOSTS, DOCKER_HOST_NAME_PATTERN, DOCKER_HOST_NAME_EXPECTED) ?? [dockerHostName],
@@ -101,11 +115,36 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
   };
 
+  if (config.temporalTls && !config.temporalAddress) {
+    problems.push('TEMPORAL_TLS settings need TEMPORAL_ADDRESS: the embedded dev server speaks plaintext only');
+  }
+  if (config.temporalTls && (config.temporalTls.certFile === undefined) !== (config.temporalTls.keyFile === undefined)) {
+    problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both (mTLS) or neither');
+  }
   if (config.dockerTlsVerify && !config.dockerCertPath) {
     problems.push('DOCKER_TLS_VERIFY=1 needs DOCKER_CERT_PATH: a directory holding ca.pem, cert.pem and key.pem');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+const PEM_FILE_EXPECTED = 'a path to a PEM file';
+const SERVER_NAME_PATTERN = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
+
+/** TEMPORAL_TLS=1 alone: TLS with the system's roots; any of the file or name settings turns TLS on too. */
+function readTemporalTls(read: EnvReader, cwd: string): TemporalTlsConfig | undefined {
+  const file = (name: string) => {
+    const value = read.optional(name, /^[^\0]+$/, PEM_FILE_EXPECTED);
+    return value === undefined ? undefined : path.resolve(cwd, value);
+  };
+  const tls: TemporalTlsConfig = {
+    caFile: file('TEMPORAL_TLS_CA'),
+    certFile: file('TEMPORAL_TLS_CERT'),
+    keyFile: file('TEMPORAL_TLS_KEY'),
+    serverName: read.optional('TEMPORAL_TLS_SERVER_NAME', SERVER_NAME_PATTERN, 'a DNS name, e.g. frontend.temporal.internal'),
+  };
+  const enabled = read.boolean('TEMPORAL_TLS', false) || Object.values(tls).some((value) => value !== undefined);
+  return enabled ? Object.freeze(tls) : undefined;
 }
 
 /** Entry points call this: a bad setting stops the process with a message naming the variable. */

@@ -18,6 +18,7 @@ import { loadSigningKey } from './shared/signing-key';
 import { dockerHostTaskQueue, mainTaskQueue } from './shared/task-queues';
 import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH, InjectorWorkersOptions, WorkflowSource } from './worker/worker';
 import { installSdkRuntime } from './temporal/sdk-logging';
+import { temporalTlsOptions } from './temporal/tls';
 
 export const GATEWAY_CLOSE_TIMEOUT_MS = 10_000;
 /** While the gateway closes, how often sockets that have gone idle are closed. */
@@ -71,7 +72,7 @@ export async function startWorkers(options: {
   const docker = dockerAdapterFor(config);
   const signingKey = loadSigningKey(config);
   if (signingKey.source === 'dev-file') logger.warn('using the dev signing key from the data directory; set OPENCLAW_SIGNING_KEY in production', { file: signingKey.file });
-  const connection = await NativeConnection.connect({ address: options.temporalAddress });
+  const connection = await NativeConnection.connect({ address: options.temporalAddress, tls: temporalTlsOptions(config.temporalTls) });
   const workers = await createInjectorWorkers({
     connection,
     namespace: config.temporalNamespace,
@@ -116,7 +117,7 @@ export async function startGateway(options: { config: Config; temporalAddress: s
     apiTokens = [fullGrant(devToken.token)];
     logger.warn('dev mode: a generated token, loopback only, Host checked; set OPENCLAW_API_TOKENS for anything else', { tokenFile: devToken.file });
   }
-  const connection = await Connection.connect({ address: options.temporalAddress });
+  const connection = await Connection.connect({ address: options.temporalAddress, tls: temporalTlsOptions(config.temporalTls) });
   const client = new Client({ connection, namespace: config.temporalNamespace });
   const gatewayLogger = logger.child({ component: 'gateway' });
   const metrics = createGatewayMetrics();

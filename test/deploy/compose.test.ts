@@ -7,6 +7,10 @@ import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { ConfigError, loadConfig } from '../../src/config';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { certificatePaths } from '../../scripts/cluster/certs';
+import { uiServerConfig } from '../../scripts/cluster/cluster';
+import { clusterPaths, loadClusterSettings } from '../../scripts/cluster/settings';
+import { TEMPORAL_DATABASES, temporalServiceEnvironment } from '../../scripts/cluster/temporal';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const COMPOSE_FILE = path.join(ROOT, 'docker-compose.temporal.yml');
@@ -14,8 +18,9 @@ const COMPOSE_TIMEOUT_MS = 30_000;
 const COMPOSE_OUTPUT_MAX_BYTES = 1024 * 1024;
 /** The values the compose file requires (`${VAR:?…}`); anything valid will do for validation. */
 const REQUIRED_ENV = { OPENCLAW_SIGNING_KEY: '00112233445566778899aabbccddeeff', OPENCLAW_API_TOKENS: 'x'.repeat(40) };
-const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'worker', 'gateway'];
-const ONE_SHOT = ['search-attributes'];
+const TEMPORAL_SERVICES = ['temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker'];
+const LONG_RUNNING = ['postgresql', ...TEMPORAL_SERVICES, 'temporal-ui', 'worker', 'gateway'];
+const ONE_SHOT = ['temporal-schema', 'search-attributes'];
 
 interface Healthcheck {
   test?: string[] | string;
@@ -32,6 +37,7 @@ interface Service {
   environment?: Record<string, string>;
   volumes?: string[];
   group_add?: string[];
+  ports?: string[];
 }
 interface ComposeFile {
   services: Record<string, Service>;
@@ -91,10 +97,13 @@ describe('docker-compose.temporal.yml', () => {
     expect(result.stderr).toContain('set OPENCLAW_SIGNING_KEY');
   });
 
-  it('runs Temporal on Postgres, the Web UI, the search-attribute job, the worker and the gateway', () => {
+  it('runs the four Temporal services apart on Postgres, the schema and search-attribute jobs, the Web UI, the worker and the gateway', () => {
     expect(Object.keys(compose.services).sort()).toEqual([...LONG_RUNNING, ...ONE_SHOT].sort());
-    expect(compose.services.temporal.environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql' });
-    expect(compose.services.temporal.depends_on?.postgresql.condition).toBe('service_healthy');
+    for (const name of TEMPORAL_SERVICES) {
+      expect(compose.services[name].environment).toMatchObject({ DB: 'postgres12', POSTGRES_SEEDS: 'postgresql', SERVICES: name.replace('temporal-', '') });
+      expect(compose.services[name].depends_on?.['temporal-schema'].condition).toBe('service_completed_successfully');
+    }
+    expect(compose.services['temporal-schema'].depends_on?.postgresql.condition).toBe('service_healthy');
   });
 
   it('gives every service an image or a build, a restart policy, and every long-running one a healthcheck', () => {
@@ -126,7 +135,7 @@ describe('docker-compose.temporal.yml', () => {
   it('declares every named volume it mounts', () => {
     for (const service of Object.values(compose.services)) {
       for (const volume of service.volumes ?? []) {
-        const from = volume.split(':')[0];
+        const from = withDefaults(volume).split(':')[0];
         if (!from.startsWith('/') && !from.startsWith('.')) expect(Object.keys(compose.volumes ?? {})).toContain(from);
       }
     }
@@ -152,7 +161,7 @@ describe('docker-compose.temporal.yml', () => {
         problems = err.problems;
       }
       expect({ service, problems }).toEqual({ service, problems: [] });
-      expect(environment.TEMPORAL_ADDRESS).toBe('temporal:7233');
+      expect(environment.TEMPORAL_ADDRESS).toBe('temporal-frontend:7233');
     }
     expect(compose.services.worker.environment?.OPENCLAW_SDK_METRICS_ADDRESS).toBe('0.0.0.0:9464');
   });
@@ -184,6 +193,85 @@ describe('docker-compose.temporal.yml', () => {
     expect(listed.sort()).toEqual(CUSTOM_SEARCH_ATTRIBUTES.map((a) => a.name).sort());
     expect(script).toContain('--type Keyword');
     expect(CUSTOM_SEARCH_ATTRIBUTES.every((a) => a.type === 'Keyword')).toBe(true);
+  });
+});
+
+describe('docker-compose.temporal.yml follows the tested cluster (scripts/cluster)', () => {
+  const settings = loadClusterSettings({});
+  const paths = clusterPaths(settings);
+  const certs = certificatePaths(paths.certsDir);
+  const cluster = temporalServiceEnvironment(settings, paths, certs, 'password');
+  const environmentOf = (service: string) => Object.fromEntries(Object.entries(compose.services[service].environment ?? {}).map(([k, v]) => [k, withDefaults(String(v))]));
+  /** A file the cluster names by its path on this machine, the compose file by its path in the container: same file name. */
+  const fileName = (value: string) => path.basename(value);
+  /** Where this machine's ports, addresses and paths differ by nature: one host and loopback here, containers there. */
+  const PER_HOST = /(_PORT|^BIND_ON_IP|^TEMPORAL_BROADCAST_ADDRESS|^POSTGRES_SEEDS|^POSTGRES_PWD|^LOG_LEVEL|^DYNAMIC_CONFIG_FILE_PATH)$/;
+  const FILES = /(_CERT|_KEY)$/;
+
+  it('gives every Temporal service the settings the cluster runs: shards, database, TLS names, required client auth, refresh', () => {
+    for (const service of TEMPORAL_SERVICES) {
+      const environment = environmentOf(service);
+      for (const [key, value] of Object.entries(cluster)) {
+        if (PER_HOST.test(key)) continue;
+        const expected = FILES.test(key) ? fileName(value) : value;
+        const actual = FILES.test(key) ? fileName(environment[key] ?? '') : environment[key];
+        expect({ service, key, value: actual }).toEqual({ service, key, value: expected });
+      }
+    }
+  });
+
+  it('mounts the same dynamic config file, at the path the services read it from', () => {
+    const mounted = `./${path.relative(ROOT, paths.dynamicConfig)}`;
+    for (const service of TEMPORAL_SERVICES) {
+      const target = environmentOf(service).DYNAMIC_CONFIG_FILE_PATH;
+      expect(compose.services[service].volumes).toContain(`${mounted}:${target}:ro`);
+    }
+  });
+
+  it('creates and migrates the same databases with the same embedded schemas', () => {
+    const script = String(compose.services['temporal-schema'].command);
+    for (const { database, schemaName } of TEMPORAL_DATABASES) expect(script).toContain(`${database}:${schemaName}`);
+  });
+
+  it('connects the UI with its own client certificate and host verification, write actions off unless asked for', () => {
+    const ui = uiServerConfig(settings, certs);
+    const environment = environmentOf('temporal-ui');
+    expect(ui.disableWriteActions).toBe(true);
+    expect(environment.TEMPORAL_DISABLE_WRITE_ACTIONS).toBe('true');
+    expect(compose.services['temporal-ui'].environment?.TEMPORAL_DISABLE_WRITE_ACTIONS).toBe('${TEMPORAL_UI_DISABLE_WRITE_ACTIONS:-true}');
+    expect({
+      ca: fileName(environment.TEMPORAL_TLS_CA),
+      cert: fileName(environment.TEMPORAL_TLS_CERT),
+      key: fileName(environment.TEMPORAL_TLS_KEY),
+      serverName: environment.TEMPORAL_TLS_SERVER_NAME,
+      verify: environment.TEMPORAL_TLS_ENABLE_HOST_VERIFICATION,
+    }).toEqual({ ca: fileName(ui.tls.caFile), cert: fileName(ui.tls.certFile), key: fileName(ui.tls.keyFile), serverName: ui.tls.serverName, verify: String(ui.tls.enableHostVerification) });
+  });
+
+  it("connects the worker and the gateway over mTLS, each with its own certificate, as the cluster's do", () => {
+    for (const [service, client] of [['worker', 'injector-worker'], ['gateway', 'injector-gateway']] as const) {
+      const tls = loadConfig(environmentOf(service), '/app').temporalTls;
+      expect({ service, ca: fileName(tls?.caFile ?? ''), cert: fileName(tls?.certFile ?? ''), key: fileName(tls?.keyFile ?? ''), serverName: tls?.serverName }).toEqual({
+        service,
+        ca: fileName(certs.ca),
+        cert: fileName(certs.clients[client].cert),
+        key: fileName(certs.clients[client].key),
+        serverName: cluster.TEMPORAL_TLS_FRONTEND_SERVER_NAME,
+      });
+    }
+  });
+
+  it('publishes gRPC, the UI, the gateway and the metrics on 127.0.0.1 only, by default', () => {
+    const published = Object.entries(compose.services).flatMap(([name, service]) => (service.ports ?? []).map((port) => ({ name, address: withDefaults(port).split(':')[0] })));
+    expect(published.map((p) => p.name).sort()).toEqual(['gateway', 'temporal-frontend', 'temporal-ui', 'worker']);
+    for (const entry of published) expect(entry).toEqual({ name: entry.name, address: '127.0.0.1' });
+  });
+
+  it('registers the namespace and the search attributes over mTLS with the CLI certificate', () => {
+    const environment = environmentOf('search-attributes');
+    expect(fileName(environment.TEMPORAL_TLS_CLIENT_CERT_PATH)).toBe(fileName(certs.clients['temporal-cli'].cert));
+    expect(fileName(environment.TEMPORAL_TLS_CLIENT_KEY_PATH)).toBe(fileName(certs.clients['temporal-cli'].key));
+    expect(environment.TEMPORAL_TLS_SERVER_NAME).toBe(cluster.TEMPORAL_TLS_FRONTEND_SERVER_NAME);
   });
 });
 

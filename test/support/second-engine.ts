@@ -50,6 +50,19 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Copies an image from one engine into another, streamed (`docker save | docker load`, no temporary file). */
+export async function copyImage(source: Docker, target: Docker, image: string, targetName: string): Promise<void> {
+  const copy = async () => {
+    const saved = await source.getImage(image).get();
+    const response = await target.loadImage(saved, { quiet: true });
+    // The load's response is a progress stream: drain it, or the engine never finishes the load.
+    response.resume();
+    await finished(response);
+    await target.getImage(image).inspect();
+  };
+  await withTimeout(copy(), IMAGE_COPY_TIMEOUT_MS, `copying ${image} into ${targetName}`);
+}
+
 /** Starts `dockerd` with every piece of state under a fresh temporary directory; resolves once it answers a ping. */
 export async function startSecondEngine(options: { name: string; dockerdPath?: string }): Promise<SecondEngine> {
   // Short: a unix socket path must stay under 108 bytes.
@@ -125,16 +138,6 @@ export async function startSecondEngine(options: { name: string; dockerdPath?: s
     dockerHost,
     stateDir,
     stop,
-    copyImageFrom: async (source, image) => {
-      const copy = async () => {
-        const saved = await source.getImage(image).get();
-        const response = await docker.loadImage(saved, { quiet: true });
-        // The load's response is a progress stream: drain it, or the engine never finishes the load.
-        response.resume();
-        await finished(response);
-        await docker.getImage(image).inspect();
-      };
-      await withTimeout(copy(), IMAGE_COPY_TIMEOUT_MS, `copying ${image} into ${dockerHost}`);
-    },
+    copyImageFrom: (source, image) => copyImage(source, docker, image, dockerHost),
   };
 }
