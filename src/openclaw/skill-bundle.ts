@@ -2,7 +2,7 @@
 // provenance, and a manifest that marks the folder as ours. Pure and deterministic: same bytecode, same bytes.
 import { createHash } from 'node:crypto';
 import { RELOAD_ID_PATTERN } from '../agent/protocol';
-import { formatValue } from '../bytecode/arith';
+import { BINARY_OPCODES, formatValue, OPERATOR_SYMBOL } from '../bytecode/arith';
 import { BytecodeError, decodeUnverified, DecodedProgram } from '../bytecode/format';
 import { Instruction, Opcode, Value, ValueTag } from '../bytecode/instructions';
 import { DEFAULT_DIRECTIVES, DirectiveCatalogue } from '../compiler';
@@ -98,20 +98,8 @@ interface Operand {
   compound: boolean;
 }
 
-const BINARY_SYMBOL: Partial<Record<Opcode, string>> = {
-  [Opcode.Add]: '+',
-  [Opcode.Sub]: '-',
-  [Opcode.Mul]: '*',
-  [Opcode.Div]: '/',
-  [Opcode.Eq]: '==',
-  [Opcode.Ne]: '!=',
-  [Opcode.Lt]: '<',
-  [Opcode.Le]: '<=',
-  [Opcode.Gt]: '>',
-  [Opcode.Ge]: '>=',
-  [Opcode.And]: 'and',
-  [Opcode.Or]: 'or',
-};
+/** The DSL's own symbol for each binary opcode (the one the disassembler prints). */
+const BINARY_SYMBOL: Partial<Record<Opcode, string>> = Object.fromEntries(BINARY_OPCODES.map((op) => [op, OPERATOR_SYMBOL[op]]));
 
 /** A value the program carries, quoted so it can never become Markdown structure or YAML. */
 function literal(text: string): string {

@@ -50,28 +50,9 @@ export interface SwarmInjectionInput {
 export type OnBusy = 'wait' | 'refuse';
 export const ON_BUSY_CHOICES: readonly OnBusy[] = ['wait', 'refuse'];
 
-/** Where one agent ended up. */
-export type AgentOutcome =
-  /** Another injection holds its lease: it waits for it. */
-  | 'waiting'
-  | 'pending'
-  | 'running'
-  | 'injected'
-  /** Failed before anything on the agent changed (it could not be read). */
-  | 'failed'
-  | 'rolled-back'
-  | 'rollback-failed'
-  | 'not-found'
-  /** Its own rollback found another injection's program on the agent: nothing was touched. */
-  | 'superseded'
-  | 'reverting'
-  /** Was injected, then undone by a swarm-wide rollback (budget, deadline, abort, cancel). */
-  | 'reverted'
-  | 'revert-failed'
-  /** Was injected, then another injection replaced its program before the swarm-wide rollback: nothing was touched. */
-  | 'revert-superseded'
-  /** Never started: the rollout stopped first. */
-  | 'skipped';
+/** Where one agent ended up (the rollout core's row outcomes: src/rollout/rollout-core.ts says what each means). */
+export type AgentOutcome = RowOutcome;
+import type { RowOutcome } from '../rollout/rollout-core';
 
 export const TERMINAL_OUTCOMES: readonly AgentOutcome[] = [
   'injected',
