@@ -177,7 +177,8 @@ describe('docker-compose.temporal.yml', () => {
 
   it('gives the gateway neither the Docker socket nor the signing key: only the worker has them', () => {
     const gateway = compose.services.gateway;
-    expect(gateway.volumes ?? []).toEqual([]);
+    // Its only mount is the client certificates it talks to Temporal with, read-only.
+    expect(gateway.volumes ?? []).toEqual(['${OPENCLAW_CERTS_DIR:-./.data/cluster/certs}:/etc/openclaw/certs:ro']);
     expect(gateway.group_add).toBeUndefined();
     expect(Object.keys(gateway.environment ?? {})).not.toContain('DOCKER_HOST');
     expect(Object.keys(gateway.environment ?? {})).not.toContain('OPENCLAW_SIGNING_KEY');
