@@ -25,7 +25,7 @@ export function createLeaseActivities(deps: LeaseActivityDeps) {
           deps.client.workflow.executeUpdateWithStart(acquireLeasesUpdate, {
             args: [{ holder: request.holder, agentIds, mode: request.mode }],
             startWorkflowOperation: new WithStartWorkflowOperation(agentLeaseShardWorkflow, {
-              workflowId: leaseShardWorkflowId(shard),
+              workflowId: leaseShardWorkflowId(deps.taskQueue, shard),
               taskQueue: deps.taskQueue,
               workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
               args: [undefined],

@@ -500,7 +500,7 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
   /** Gives back every lease and lets the program holder end; neither may fail the injection. */
   async function releaseAll(): Promise<void> {
     await Promise.all([
-      ...state.leaseShards.map((shard) => getExternalWorkflowHandle(leaseShardWorkflowId(shard)).signal(releaseLeasesSignal, { holder: input.injectionId }).catch(() => undefined)),
+      ...state.leaseShards.map((shard) => getExternalWorkflowHandle(leaseShardWorkflowId(mainTaskQueue(input.taskQueue), shard)).signal(releaseLeasesSignal, { holder: input.injectionId }).catch(() => undefined)),
       state.program ? getExternalWorkflowHandle(state.program.holderWorkflowId).signal(releaseProgramSignal).catch(() => undefined) : Promise.resolve(),
     ]);
   }

@@ -13,6 +13,10 @@ export function leaseShardOf(agentId: string): number {
   return hash % LEASE_SHARDS;
 }
 
-export function leaseShardWorkflowId(shard: number): string {
-  return `openclaw-agent-leases-${shard}`;
+/**
+ * One lease table per injector deployment (its main task queue, where the shards run): a shard started by another
+ * deployment would sit on a queue this one's workers never poll.
+ */
+export function leaseShardWorkflowId(taskQueue: string, shard: number): string {
+  return `openclaw-agent-leases/${taskQueue}/${shard}`;
 }
