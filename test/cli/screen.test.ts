@@ -2,7 +2,7 @@
 // the screen holds afterwards (tmux capture-pane): no line wider than the terminal, no stale fragment of an earlier
 // redraw, no NaN, and text from agents shown with its control characters escaped.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -37,14 +37,16 @@ function tmuxTerminal(dir: string, env: Record<string, string>): Terminal {
     async show(columns, argv) {
       const session = `s${++sessions}`;
       // The program waits for a key before it starts: what a pane prints while tmux still sets it up can be lost.
-      await tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(SCREEN_ROWS), '--', 'sh', '-c', 'read -r _ && exec "$@"', 'sh', ...argv);
+      // The shell writes the program's exit code to a file: tmux does not always record a dead pane's status.
+      const exitFile = path.join(dir, `${session}.exit`);
+      await tmux('new-session', '-d', '-s', session, '-x', String(columns), '-y', String(SCREEN_ROWS), '--', 'sh', '-c', 'read -r _; f="$1"; shift; "$@"; echo $? > "$f"', 'sh', exitFile, ...argv);
       await tmux('send-keys', '-t', session, 'Enter');
       try {
         const deadline = Date.now() + RUN_DONE_TIMEOUT_MS;
         for (;;) {
-          const { stdout } = await tmux('display-message', '-p', '-t', session, '#{pane_dead} #{pane_dead_status}');
-          const [dead, status] = stdout.trim().split(' ');
-          if (dead === '1') {
+          const { stdout } = await tmux('display-message', '-p', '-t', session, '#{pane_dead}');
+          const status = existsSync(exitFile) ? readFileSync(exitFile, 'utf8').trim() : '';
+          if (stdout.trim() === '1' && status !== '') {
             const screen = await tmux('capture-pane', '-p', '-J', '-t', session);
             const lines = screen.stdout
               .split('\n')
@@ -52,7 +54,11 @@ function tmuxTerminal(dir: string, env: Record<string, string>): Terminal {
               .filter((l) => l !== '' && !l.startsWith('Pane is dead'));
             return { lines, exitCode: Number(status) };
           }
-          if (Date.now() > deadline) throw new Error(`${argv.join(' ')} did not finish within ${RUN_DONE_TIMEOUT_MS} ms`);
+          if (Date.now() > deadline) {
+            const screen = await tmux('capture-pane', '-p', '-J', '-t', session).catch(() => ({ stdout: '' }));
+            const state = await tmux('display-message', '-p', '-t', session, '#{pane_dead} [#{pane_dead_status}] [#{pane_dead_signal}]').catch(() => ({ stdout: '' }));
+            throw new Error(`${argv.join(' ')} did not finish within ${RUN_DONE_TIMEOUT_MS} ms (${state.stdout.trim()}): ${screen.stdout.trim()}`);
+          }
           await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         }
       } finally {
