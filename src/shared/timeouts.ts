@@ -29,7 +29,12 @@ export const DOCKER_RETRY_BACKOFF = 2;
 export const ROLLBACK_MIN_ATTEMPTS = 5;
 
 /** Continue-as-new before a run's history passes either bound (Temporal warns at 10,240 events and 10 MiB). */
-export const CONTINUE_AS_NEW_AFTER_EVENTS = 6_000;
+/**
+ * A run drains before it continues as new, and MAX_PARALLEL (up to 1,000) children still in flight then add about
+ * 3.7 events each: 5,000 keeps the longest run under 9,000 (at 6,000 a 10,000-agent run at MAX_PARALLEL 1,000 reached
+ * 9,761 of Temporal's 10,240).
+ */
+export const CONTINUE_AS_NEW_AFTER_EVENTS = 5_000;
 export const CONTINUE_AS_NEW_AFTER_BYTES = 4 * 1024 * 1024;
 
 /** How often a lease shard checks that the injections holding its leases still run (a terminated one releases). */

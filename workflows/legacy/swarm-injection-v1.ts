@@ -38,11 +38,13 @@ import { dockerHostTaskQueue, mainTaskQueue } from '../../src/shared/task-queues
 import {
   COMPILE_ACTIVITY_TIMEOUT,
   CONTINUE_AS_NEW_AFTER_BYTES,
-  CONTINUE_AS_NEW_AFTER_EVENTS,
   RESOLVE_ACTIVITY_TIMEOUT,
 } from '../../src/shared/timeouts';
 import { abortAgentSignal, agentInjectionWorkflow, agentRollbackWorkflow } from '../agent-injection';
 import { abortSignal, ERROR_TEXT_LIMIT_CHARS, MAX_PARALLEL_LIMIT, pauseSignal, progressQuery, PROGRESS_PAGE_LIMIT, resumeSignal, setMaxParallelUpdate } from '../swarm-messages';
+
+/** The bound these builds ran with: a replay must continue as new exactly where they did. */
+const LEGACY_CONTINUE_AS_NEW_AFTER_EVENTS = 6_000;
 
 /** One agent's place in the rollout: [agentId, host or null when not found, outcome, error text]. Compact on purpose. */
 type AgentRow = [agentId: string, host: string | null, outcome: AgentOutcome, error: string | null];
@@ -243,7 +245,7 @@ export async function legacySwarmInjection(input: SwarmInjectionRunInput): Promi
 
   function historyIsLarge(): boolean {
     const info = workflowInfo();
-    return info.historyLength > CONTINUE_AS_NEW_AFTER_EVENTS || info.historySize > CONTINUE_AS_NEW_AFTER_BYTES || info.continueAsNewSuggested;
+    return info.historyLength > LEGACY_CONTINUE_AS_NEW_AFTER_EVENTS || info.historySize > CONTINUE_AS_NEW_AFTER_BYTES || info.continueAsNewSuggested;
   }
 
   /** Once the rollout has stopped, the deadline no longer applies: the rollback must run to its end. */
