@@ -52,20 +52,11 @@ export const ON_BUSY_CHOICES: readonly OnBusy[] = ['wait', 'refuse'];
 
 /** Where one agent ended up (the rollout core's row outcomes: src/rollout/rollout-core.ts says what each means). */
 export type AgentOutcome = RowOutcome;
+import { TERMINAL_ROW_OUTCOMES } from '../rollout/rollout-core';
 import type { RowOutcome } from '../rollout/rollout-core';
 
-export const TERMINAL_OUTCOMES: readonly AgentOutcome[] = [
-  'injected',
-  'failed',
-  'rolled-back',
-  'rollback-failed',
-  'not-found',
-  'superseded',
-  'reverted',
-  'revert-failed',
-  'revert-superseded',
-  'skipped',
-];
+/** The outcomes an agent ends in: the rollout core's own list. */
+export const TERMINAL_OUTCOMES: readonly AgentOutcome[] = [...TERMINAL_ROW_OUTCOMES];
 
 export type SwarmStatus =
   | 'compiling'
