@@ -4,11 +4,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { PROGRAMS_DIR } from '../src/agent/protocol';
-import { decodeUnverified } from '../src/bytecode/format';
+import { BytecodeError, decodeUnverified } from '../src/bytecode/format';
 import type { AgentChannel, TraceResult } from '../src/docker/agent-channel';
 import { DockerAdapterError } from '../src/docker/errors';
 import type { DockerAdapter } from '../src/docker/types';
 import type { LogFields, Logger } from '../src/shared/logger';
+import { SigningError } from '../src/signing/errors';
+import { ProgramSealing, sealForInstall, sealForRollback } from '../src/signing/sealing';
 import {
   MAX_TRACE_BYTES_IN_RESULT,
   MAX_TRACE_LINES_IN_RESULT,
@@ -31,6 +33,8 @@ export interface DockerActivityDeps {
   logger: Logger;
   docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'findAgent' | 'readFile' | 'writeFile'>;
   channel: AgentChannel;
+  /** Seals each program for its agent where it is staged; the private key stays in this worker. */
+  sealing: ProgramSealing;
 }
 
 export interface SnapshotResult {
@@ -45,6 +49,8 @@ function asActivityFailure(err: unknown): unknown {
   if (err instanceof DockerAdapterError) {
     return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !err.retryable });
   }
+  // A program that cannot be sealed (a dry run, an unverifiable body to restore, malformed bytes) never will be.
+  if (err instanceof SigningError || err instanceof BytecodeError) return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: true, cause: err });
   return err;
 }
 
@@ -208,12 +214,15 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       });
     },
 
-    /** Stages the program next to the active one; the agent renames it into place on reload. */
-    async injectProgram(input: { containerId: string; reloadId: string; bytecodeBase64: string; sha256: string }): Promise<void> {
+    /** Seals the compiled program for this agent and reload, and stages it; the agent renames it into place on reload. */
+    async injectProgram(input: { containerId: string; agentId: string; reloadId: string; bytecodeBase64: string; sha256: string }): Promise<void> {
       const bytes = Buffer.from(input.bytecodeBase64, 'base64');
       const actual = createHash('sha256').update(bytes).digest('hex');
       if (actual !== input.sha256) throw ApplicationFailure.nonRetryable(`program bytes hash to ${actual}, expected ${input.sha256}`, 'PROGRAM_CORRUPTED');
-      await classified(() => channel.stage(input.containerId, input.reloadId, bytes));
+      await classified(async () => {
+        const sealed = await sealForInstall(deps.sealing, { compiled: bytes, agentId: input.agentId, reloadId: input.reloadId });
+        await channel.stage(input.containerId, input.reloadId, sealed.bytes);
+      });
     },
 
     async reloadAgent(input: { containerId: string; reloadId: string }): Promise<void> {
@@ -300,8 +309,15 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     const snapshot = await channel.snapshot(containerId);
     const alreadyReverted = snapshot.current?.reloadId === reloadId;
     if (!alreadyReverted) {
-      if (previous.found) await channel.stage(containerId, reloadId, previous.content);
-      await channel.reload(containerId, reloadId, previous.found);
+      // The previous program re-sealed for the rollback reload (only if a trusted key signed it), or a signed clear.
+      const sealed = await sealForRollback(deps.sealing, {
+        previous: previous.found ? previous.content : null,
+        agentId: input.agentId,
+        reloadId,
+        agentLastSequence: snapshot.current?.sequence ?? null,
+      });
+      await channel.stage(containerId, reloadId, sealed.bytes);
+      await channel.reload(containerId, reloadId, true);
     }
     const result = await channel.readTrace(containerId, reloadId, alreadyReverted ? 0 : snapshot.logOffset, heartbeatingTraceOptions(input.timeoutMs));
     if (!result.final) {

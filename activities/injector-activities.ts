@@ -6,7 +6,6 @@ import type { Logger } from '../src/shared/logger';
 
 export interface InjectorActivityDeps {
   logger: Logger;
-  signingKey: Buffer;
 }
 
 export type CompiledProgram =
@@ -31,9 +30,10 @@ export function createInjectorActivities(deps: InjectorActivityDeps) {
     /**
      * Compiles inside an activity so that its result is recorded: a later compiler upgrade never changes what a
      * running injection replays. The program id is the injection id, so the same request always gives the same bytes.
+     * The result is unsigned (no agent accepts it): the Docker activities seal it for each agent where they stage it.
      */
     async compileProgram(input: { injectionId: string; source: string; context: Record<string, unknown> }): Promise<CompiledProgram> {
-      const result = compile(input.source, input.context, { programId: input.injectionId, signingKey: deps.signingKey });
+      const result = compile(input.source, input.context, { programId: input.injectionId });
       if (!result.ok || !result.bytecode || !result.rollout) return { ok: false, diagnostics: result.diagnostics };
       return {
         ok: true,

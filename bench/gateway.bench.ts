@@ -115,7 +115,6 @@ export async function run(): Promise<void> {
       apiTokens: [TOKEN],
       logger,
       injections,
-      signingKey: randomBytes(32),
       docker,
       metrics,
       // The bench measures the gateway's work, not its rate limit.

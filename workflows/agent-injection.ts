@@ -142,7 +142,7 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       done.snapshot = snapshot;
       const { containerId } = snapshot;
       await timed(timings, 'inject', () =>
-        steps.injectProgram({ containerId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 }),
+        steps.injectProgram({ containerId, agentId: input.agentId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 }),
       );
       await timed(timings, 'reload', () => steps.reloadAgent({ containerId, reloadId }));
       const trace = await timed(timings, 'trace', () => captureTraceOf(input, { containerId, reloadId, fromOffset: snapshot.logOffset }));

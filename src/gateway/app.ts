@@ -23,8 +23,6 @@ export interface GatewayDeps {
   apiTokens: readonly string[];
   logger: Logger;
   injections: InjectionService;
-  /** For the compile check before a start and for POST /compile; the same key the workers sign with. */
-  signingKey: Buffer;
   /** Only for POST /compile's "targets it would hit". */
   docker: Pick<DockerAdapter, 'listAgents'>;
   metrics: GatewayMetrics;
@@ -47,10 +45,10 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(express.json({ limit: MAX_BODY_BYTES, strict: true }));
 
   const mutating = rateLimit(deps.rateLimit ?? DEFAULT_RATE_LIMIT);
-  app.use(startRoutes({ injections: deps.injections, signingKey: deps.signingKey, maxWaitSeconds: deps.maxWaitSeconds, mutating }));
+  app.use(startRoutes({ injections: deps.injections, maxWaitSeconds: deps.maxWaitSeconds, mutating }));
   app.use(injectionRoutes({ injections: deps.injections, mutating }));
   app.use(historyRoutes({ injections: deps.injections }));
-  app.use(compileRoutes({ signingKey: deps.signingKey, docker: deps.docker }));
+  app.use(compileRoutes({ docker: deps.docker }));
   app.use(metricsRoutes({ metrics: deps.metrics }));
   app.use(openapiRoutes());
 

@@ -18,7 +18,7 @@ export function diagnosticView(d: Diagnostic) {
   };
 }
 
-export function compileOrReject(source: string, context: Record<string, unknown>, options: { programId: string; signingKey: Buffer }): CompiledOk {
+export function compileOrReject(source: string, context: Record<string, unknown>, options: { programId: string; dryRun?: boolean }): CompiledOk {
   const result = compile(source, context, options);
   if (!result.ok || !result.bytecode || !result.rollout) {
     const errors = result.diagnostics.filter((d) => d.severity === 'error');

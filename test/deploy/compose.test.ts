@@ -13,7 +13,7 @@ const COMPOSE_FILE = path.join(ROOT, 'docker-compose.temporal.yml');
 const COMPOSE_TIMEOUT_MS = 30_000;
 const COMPOSE_OUTPUT_MAX_BYTES = 1024 * 1024;
 /** The values the compose file requires (`${VAR:?…}`); anything valid will do for validation. */
-const REQUIRED_ENV = { OPENCLAW_SIGNING_KEY: '00112233445566778899aabbccddeeff', OPENCLAW_API_TOKENS: 'x'.repeat(40) };
+const REQUIRED_ENV = { OPENCLAW_SIGNING_KEY: `k1:${Buffer.alloc(32, 7).toString('base64')}`, OPENCLAW_API_TOKENS: 'x'.repeat(40) };
 const LONG_RUNNING = ['postgresql', 'temporal', 'temporal-ui', 'worker', 'gateway'];
 const ONE_SHOT = ['search-attributes'];
 
@@ -89,6 +89,11 @@ describe('docker-compose.temporal.yml', () => {
     const result = await dockerCompose(['config', '--quiet'], { OPENCLAW_API_TOKENS: REQUIRED_ENV.OPENCLAW_API_TOKENS });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain('set OPENCLAW_SIGNING_KEY');
+  });
+
+  it('gives the signing key to the worker only: the gateway never holds it', () => {
+    expect(compose.services.worker.environment).toHaveProperty('OPENCLAW_SIGNING_KEY');
+    expect(compose.services.gateway.environment).not.toHaveProperty('OPENCLAW_SIGNING_KEY');
   });
 
   it('runs Temporal on Postgres, the Web UI, the search-attribute job, the worker and the gateway', () => {

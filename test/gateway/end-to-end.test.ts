@@ -4,6 +4,7 @@ import type { CliIo } from '../../src/cli/io';
 import type { InjectionView } from '../../src/gateway/injection-service';
 import { createLogger } from '../../src/shared/logger';
 import { RunningGateway, RunningWorkers, startGateway, startWorkers } from '../../src/runtime';
+import { formatSigningKey } from '../../src/signing/keys';
 import { startAgents, TestAgents } from '../support/agents';
 import { testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
 import { eventually, TOKEN } from './support';
@@ -15,7 +16,7 @@ let gateway: RunningGateway;
 
 beforeAll(async () => {
   agents = await startAgents(10, { name: 'gateway' });
-  const config = testConfig({ OPENCLAW_SIGNING_KEY: agents.signingKey.toString('hex'), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
+  const config = testConfig({ OPENCLAW_SIGNING_KEY: formatSigningKey(agents.signingKey), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
   workers = await startWorkers({ config, temporalAddress: testTemporalAddress(), logger, workflows: testWorkflowBundle() });
   gateway = await startGateway({ config, temporalAddress: testTemporalAddress(), logger, port: 0 });
 }, 180_000);
@@ -59,7 +60,7 @@ function capturingIo(): { io: CliIo; out: { stdout: string; stderr: string } } {
       throw new Error(`ENOENT ${p}`);
     },
     readStdin: async () => '',
-    signingKey: () => agents.signingKey,
+    trustedKeys: () => new Map([[agents.signingKey.keyId, agents.signingKey.publicKey]]),
     env: { OPENCLAW_GATEWAY_URL: gateway.url, OPENCLAW_API_TOKEN: TOKEN },
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
   };

@@ -74,7 +74,6 @@ describe('authentication and the error shape', () => {
       apiTokens: [],
       logger: { debug() {}, info() {}, warn() {}, error() {}, child() { return this; } },
       injections: { ...gw.injections, list: async () => { throw new Error('secret internals at /srv/app.js:12'); } },
-      signingKey: gw.signingKey,
       docker: { listAgents: async () => [] },
       metrics: gw.metrics,
     });
@@ -321,7 +320,9 @@ describe('POST /compile, GET /metrics, GET /openapi.json', () => {
       .send({ instruction: 'REDUCE_COSTS BY 15% {\n  MAX_PARALLEL: 4\n}', agents: ['ghost-a', 'ghost-b'] });
     expect(response.status).toBe(200);
     expect(Buffer.from(response.body.bytecode, 'base64').length).toBe(response.body.bytes);
-    expect(response.body.disassembly).toContain('; OpenClaw bytecode v1');
+    expect(response.body.disassembly).toContain('; OpenClaw bytecode v2');
+    // Not a signing oracle: what /compile returns is an unsigned dry run that no agent accepts.
+    expect(response.body.disassembly).toContain('; signature none: an unsigned dry run, no agent accepts it');
     expect(response.body.rollout).toMatchObject({ maxParallel: 4, target: null });
     expect(response.body.targets).toEqual({ selector: { agentIds: ['ghost-a', 'ghost-b'] }, agents: [], missing: ['ghost-a', 'ghost-b'] });
     const targetOnly = await request(gw.app).post('/compile').set(auth).send({ instruction: 'REDUCE_COSTS BY 1% {\n  TARGET: empty_group\n}' });

@@ -1,5 +1,4 @@
 // A gateway app for route tests: the real app, the run's dev server and the real Docker adapter; no workers unless a test starts them.
-import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { Express } from 'express';
 import type { Config } from '../../src/config';
@@ -20,7 +19,6 @@ export interface TestGateway {
   client: Client;
   injections: InjectionService;
   metrics: GatewayMetrics;
-  signingKey: Buffer;
   close(): Promise<void>;
 }
 
@@ -31,13 +29,11 @@ export async function testGateway(options: { overrides?: Partial<GatewayDeps>; c
   const metrics = createGatewayMetrics();
   const injections = createInjectionService({ client, taskQueue: config.taskQueue, dockerHosts: [config.dockerHostName], metrics, logger, callTimeoutMs: options.callTimeoutMs });
   const docker = createDockerAdapter({ dockerHost: config.dockerHost });
-  const signingKey = randomBytes(32);
   const app = createApp({
     health: { client, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dockerHostName: config.dockerHostName, dockerPing: () => docker.ping() },
     apiTokens: config.apiTokens,
     logger,
     injections,
-    signingKey,
     docker,
     metrics,
     rateLimit: { burstRequests: 10_000, refillPerSecond: 10_000 },
@@ -49,7 +45,6 @@ export async function testGateway(options: { overrides?: Partial<GatewayDeps>; c
     client,
     injections,
     metrics,
-    signingKey,
     close: async () => {
       await injections.close();
       await close();

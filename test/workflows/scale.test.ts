@@ -1,6 +1,6 @@
 // 10,000 agents in one injection, on the real dev server, with the in-process fleet driver (bench/fleet) standing in
 // for the Docker engine: proves continue-as-new keeps every run's history under Temporal's warning limit.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createFleetDriver } from '../../bench/fleet/fleet-driver';
 import { createLogger } from '../../src/shared/logger';
 import type { SwarmInjectionInput } from '../../src/shared/injection-types';
@@ -9,12 +9,13 @@ import { mainTaskQueue } from '../../src/shared/task-queues';
 import { createInjectorWorkers } from '../../src/worker/worker';
 import { swarmInjectionWorkflow } from '../../workflows';
 import { testClient, testConfig, testNativeConnection, testWorkflowBundle } from '../support/temporal';
+import { testSealing, testSigningKey } from '../support/signing';
 
 const AGENTS = Number(process.env.OPENCLAW_SCALE_AGENTS ?? 10_000);
 const HISTORY_WARNING_EVENTS = 10_240;
 
 it(`injects ${AGENTS} simulated agents in one injection, every run's history under ${HISTORY_WARNING_EVENTS} events`, async () => {
-  const signingKey = randomBytes(32);
+  const signingKey = testSigningKey();
   const fleet = createFleetDriver({ count: AGENTS, group: 'scale', signingKey });
   const config = testConfig();
   const logger = createLogger({ level: 'error', component: 'scale' });
@@ -25,8 +26,8 @@ it(`injects ${AGENTS} simulated agents in one injection, every run's history und
     taskQueue: config.taskQueue,
     dockerHostName: config.dockerHostName,
     workflows: testWorkflowBundle(),
-    injectorDeps: { logger, signingKey },
-    dockerDeps: { hostName: config.dockerHostName, logger, docker: fleet.docker, channel: fleet.channel },
+    injectorDeps: { logger },
+    dockerDeps: { hostName: config.dockerHostName, logger, docker: fleet.docker, channel: fleet.channel, sealing: testSealing(signingKey) },
     tuning: { maxConcurrentActivityTaskExecutions: 400, maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: 2_000 },
   });
   const { client, close } = await testClient();

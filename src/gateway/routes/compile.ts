@@ -4,13 +4,14 @@ import { Router } from 'express';
 import { disassemble } from '../../bytecode/disassemble';
 import type { AgentSelector, DockerAdapter } from '../../docker';
 import { MAX_TARGET_AGENTS } from '../../shared/injection-types';
+import { DRY_RUN_PROGRAM_ID } from '../../signing/seal';
 import { compileOrReject, diagnosticView } from '../program-check';
 import { agentListField, Checker, contextField, groupField, instructionField, knownQuery, objectBody } from '../validation';
 
-/** Program id written into dry-run bytecode (a real injection writes its injection id). */
-export const DRY_RUN_PROGRAM_ID = 'dry-run';
+/** Program id written into dry-run bytecode (a real injection writes its injection id); nothing ever seals it. */
+export { DRY_RUN_PROGRAM_ID };
 
-export function compileRoutes(deps: { signingKey: Buffer; docker: Pick<DockerAdapter, 'listAgents'> }): Router {
+export function compileRoutes(deps: { docker: Pick<DockerAdapter, 'listAgents'> }): Router {
   const router = Router();
   router.post('/compile', async (req, res) => {
     const check = new Checker();
@@ -22,7 +23,7 @@ export function compileRoutes(deps: { signingKey: Buffer; docker: Pick<DockerAda
     const group = groupField(body.group, check);
     if (body.agents !== undefined && body.group !== undefined) check.add('group', 'give agents or group, not both');
     check.done();
-    const result = compileOrReject(source, context, { programId: DRY_RUN_PROGRAM_ID, signingKey: deps.signingKey });
+    const result = compileOrReject(source, context, { programId: DRY_RUN_PROGRAM_ID, dryRun: true });
     const selector: AgentSelector | null = agents ? { agentIds: agents } : group ? { group } : result.rollout.target ? { group: result.rollout.target } : null;
     res.json({
       ok: true,
@@ -30,7 +31,7 @@ export function compileRoutes(deps: { signingKey: Buffer; docker: Pick<DockerAda
       bytes: result.bytecode.length,
       sha256: createHash('sha256').update(result.bytecode).digest('hex'),
       bytecode: result.bytecode.toString('base64'),
-      disassembly: disassemble(result.bytecode, { key: deps.signingKey }),
+      disassembly: disassemble(result.bytecode),
       rollout: result.rollout,
       directives: result.directives,
       diagnostics: result.diagnostics.map(diagnosticView),

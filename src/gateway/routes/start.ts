@@ -28,7 +28,6 @@ const IDEMPOTENT_ID_HEX_CHARS = 40;
 
 export interface StartRouteDeps {
   injections: InjectionService;
-  signingKey: Buffer;
   /** The rate limit of mutating routes. */
   mutating: RequestHandler;
   /** Upper bound for `?wait=true`, in seconds; MAX_WAIT_SECONDS unless a test shortens it. */
@@ -72,7 +71,7 @@ export function startRoutes(deps: StartRouteDeps): Router {
 
   async function begin(req: Request, res: Response, plan: StartPlan, route: string) {
     const injectionId = injectionIdFor(req, res);
-    const { rollout } = compileOrReject(plan.source, plan.context, { programId: injectionId, signingKey: deps.signingKey });
+    const { rollout } = compileOrReject(plan.source, plan.context, { programId: injectionId });
     if (plan.targets === null && rollout.target === null) {
       throw new ApiError(400, 'NO_TARGETS', 'no targets: give agents or group, or set TARGET in the program', { problems: [{ field: 'agents', problem: 'no targets' }] });
     }
