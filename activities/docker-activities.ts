@@ -141,7 +141,7 @@ function finalError(final: TraceLineRecord): { code: string; message: string } {
 
 /** Codes an agent uses when it refuses a program rather than failing while running it (docs/agent-protocol.md). */
 function isRefusal(code: string): boolean {
-  return code.startsWith('BC_') || code.startsWith('RELOAD_') || code === 'PROGRAM_UNREADABLE';
+  return code.startsWith('BC_') || code.startsWith('ENVELOPE_') || code.startsWith('RELOAD_') || code === 'PROGRAM_UNREADABLE';
 }
 
 /**

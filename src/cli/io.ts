@@ -51,7 +51,7 @@ async function readStdin(maxBytes: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The real process: console streams, the filesystem, and the configured signing key. */
+/** The real process: console streams, the filesystem, and the trusted public keys of the configuration. */
 export function processIo(): CliIo {
   return {
     stdout: process.stdout,
