@@ -42,7 +42,12 @@ function devPair(dataDir: string): { pair: SigningKeyPair; file: string } {
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true });
     const generated = generateSigningKeyPair('dev');
-    writeFileSync(file, privateKeyPem(generated), { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileSync(file, privateKeyPem(generated), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      // Another process of this checkout created it first: use theirs.
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
   chmodSync(file, 0o600);
   const loaded = parseSigningKeyPem(readKeyFile(file), 'dev', file);
