@@ -36,6 +36,8 @@ export interface TestInjector {
 export async function startTestInjector(options: {
   /** The workers' key pair; the agents must trust its public half (startAgents does). */
   signingKey: SigningKeyPair;
+  /** Keys the workers also trust when re-sealing a previous program for a rollback (the key rotated from). */
+  alsoTrusted?: SigningKeyPair[];
   workers?: boolean;
   overrides?: Record<string, string>;
   temporalAddress?: string;
@@ -59,7 +61,7 @@ export async function startTestInjector(options: {
       dockerHostName: config.dockerHostName,
       workflows: testWorkflowBundle(),
       injectorDeps: { logger },
-      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel: workerChannel, sealing: testSealing(options.signingKey) },
+      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel: workerChannel, sealing: testSealing(options.signingKey, ...(options.alsoTrusted ?? [])) },
     });
     running = workers.run();
   }
