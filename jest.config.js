@@ -22,6 +22,8 @@ module.exports = {
       rootDir: __dirname,
       testMatch: UNIT_FOLDERS.map((folder) => `<rootDir>/test/${folder}/**/*.test.ts`),
       transform,
+      // Provisioned tools and build output hold package.json files of their own (jest-haste-map would warn).
+      modulePathIgnorePatterns: ['<rootDir>/.tools/', '<rootDir>/dist/'],
     },
     {
       displayName: 'integration',
@@ -32,6 +34,7 @@ module.exports = {
       // test/cluster/ runs on a real Temporal cluster of its own: `npm run test:cluster` (jest.cluster.config.js).
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/', ...UNIT_FOLDERS.map((folder) => `<rootDir>/test/${folder}/`)],
       transform,
+      modulePathIgnorePatterns: ['<rootDir>/.tools/', '<rootDir>/dist/'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       setupFiles: ['<rootDir>/test/setup/per-file.ts'],

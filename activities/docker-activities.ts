@@ -4,11 +4,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
 import { PROGRAMS_DIR } from '../src/agent/protocol';
-import { decodeUnverified } from '../src/bytecode/format';
+import { BytecodeError, decodeUnverified } from '../src/bytecode/format';
 import type { AgentChannel, TraceResult } from '../src/docker/agent-channel';
 import { DockerAdapterError } from '../src/docker/errors';
 import type { DockerAdapter } from '../src/docker/types';
 import type { LogFields, Logger } from '../src/shared/logger';
+import { SigningError } from '../src/signing/errors';
+import { ProgramSealing, sealForInstall, sealForRollback } from '../src/signing/sealing';
 import {
   MAX_TRACE_BYTES_IN_RESULT,
   MAX_TRACE_LINES_IN_RESULT,
@@ -69,6 +71,8 @@ export interface DockerActivityDeps {
   docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'findAgent' | 'readFile' | 'writeFile'>;
   channel: AgentChannel;
   programs: ProgramSource;
+  /** Seals each program for its agent where it is staged; the private key stays in this worker. */
+  sealing: ProgramSealing;
 }
 
 /** What a rollback did: restored (with its trace), or found the agent superseded (then nothing was touched). */
@@ -91,6 +95,8 @@ function asActivityFailure(err: unknown): unknown {
   if (err instanceof DockerAdapterError) {
     return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !err.retryable });
   }
+  // A program that cannot be sealed (a dry run, an unverifiable body to restore, malformed bytes) never will be.
+  if (err instanceof SigningError || err instanceof BytecodeError) return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: true, cause: err });
   return err;
 }
 
@@ -181,7 +187,7 @@ function finalError(final: TraceLineRecord): { code: string; message: string } {
 
 /** Codes an agent uses when it refuses a program rather than failing while running it (docs/agent-protocol.md). */
 function isRefusal(code: string): boolean {
-  return code.startsWith('BC_') || code.startsWith('RELOAD_') || code === 'PROGRAM_UNREADABLE';
+  return code.startsWith('BC_') || code.startsWith('ENVELOPE_') || code.startsWith('RELOAD_') || code === 'PROGRAM_UNREADABLE';
 }
 
 /**
@@ -259,12 +265,15 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       });
     },
 
-    /** Stages the program next to the active one; the agent renames it into place on reload. */
-    async injectProgram(input: { containerId: string; reloadId: string; bytecodeBase64?: string; program?: ProgramRef; sha256: string }): Promise<void> {
+    /** Seals the compiled program for this agent and reload, and stages it; the agent renames it into place on reload. */
+    async injectProgram(input: { containerId: string; agentId: string; reloadId: string; bytecodeBase64?: string; program?: ProgramRef; sha256: string }): Promise<void> {
       const bytes = input.program ? await deps.programs.get(input.program) : Buffer.from(input.bytecodeBase64 ?? '', 'base64');
       const actual = createHash('sha256').update(bytes).digest('hex');
       if (actual !== input.sha256) throw ApplicationFailure.nonRetryable(`program bytes hash to ${actual}, expected ${input.sha256}`, 'PROGRAM_CORRUPTED');
-      await classified(() => channel.stage(input.containerId, input.reloadId, bytes));
+      await classified(async () => {
+        const sealed = await sealForInstall(deps.sealing, { compiled: bytes, agentId: input.agentId, reloadId: input.reloadId });
+        await channel.stage(input.containerId, input.reloadId, sealed.bytes);
+      });
     },
 
     async reloadAgent(input: { containerId: string; reloadId: string }): Promise<void> {
@@ -383,8 +392,10 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       previous = legacy.content;
       expectedProgramId = programIdOf(previous);
     }
-    if (previous) await channel.stage(containerId, reloadId, previous);
-    await channel.reload(containerId, reloadId, previous !== null);
+    // The replaced program re-sealed for the rollback reload (only if a trusted key signed it), or a signed clear.
+    const sealed = await sealForRollback(deps.sealing, { previous, agentId: input.agentId, reloadId, agentLastSequence: current.sequence ?? null });
+    await channel.stage(containerId, reloadId, sealed.bytes);
+    await channel.reload(containerId, reloadId, true);
     const result = await channel.readTrace(containerId, reloadId, snapshot.logOffset, heartbeatingTraceOptions(input.timeoutMs));
     if (!result.final) {
       throw ApplicationFailure.create({ message: `no final trace line for ${reloadId} within ${input.timeoutMs} ms`, type: 'TRACE_TIMEOUT', nonRetryable: false });

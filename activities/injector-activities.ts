@@ -11,7 +11,6 @@ import type { Logger } from '../src/shared/logger';
 
 export interface InjectorActivityDeps {
   logger: Logger;
-  signingKey: Buffer;
   /** Starts an injection's program holder (programs by reference); absent where nothing holds programs. */
   client?: Client;
   /** The main task queue, where holders run. */
@@ -45,9 +44,10 @@ export function createInjectorActivities(deps: InjectorActivityDeps) {
     /**
      * Compiles inside an activity so that its result is recorded: a later compiler upgrade never changes what a
      * running injection replays. The program id is the injection id, so the same request always gives the same bytes.
+     * The result is unsigned (no agent accepts it): the Docker activities seal it for each agent where they stage it.
      */
     async compileProgram(input: { injectionId: string; source: string; context: Record<string, unknown>; holdProgram?: boolean }): Promise<CompiledProgram> {
-      const result = compile(input.source, input.context, { programId: input.injectionId, signingKey: deps.signingKey });
+      const result = compile(input.source, input.context, { programId: input.injectionId });
       if (!result.ok || !result.bytecode || !result.rollout) return { ok: false, diagnostics: result.diagnostics };
       const sha256 = createHash('sha256').update(result.bytecode).digest('hex');
       if (input.holdProgram) {

@@ -2,7 +2,6 @@
 import { compile } from '../src/compiler';
 import type { Bench, BenchCase } from './harness';
 
-const KEY = Buffer.alloc(32, 0x5a);
 export const TYPICAL_TARGET_PROGRAMS_PER_SEC = 5_000;
 export const LARGE_PROGRAM_BYTES = 64 * 1024;
 
@@ -51,11 +50,11 @@ export function jsonOfSize(bytes: number): string {
 function compileCase(name: string, source: string, target?: number): BenchCase {
   const bytes = Buffer.byteLength(source);
   const json = jsonOfSize(bytes);
-  const check = compile(source, CONTEXT, { programId: 'bench', signingKey: KEY });
+  const check = compile(source, CONTEXT, { programId: 'bench' });
   if (!check.ok) throw new Error(`bench program does not compile: ${check.diagnostics[0]?.message}`);
   return {
     name: `${name} (${bytes} B source, ${check.bytecode?.length} B bytecode; baseline ${json.length} B JSON)`,
-    subject: () => compile(source, CONTEXT, { programId: 'bench', signingKey: KEY }),
+    subject: () => compile(source, CONTEXT, { programId: 'bench' }),
     baseline: () => JSON.parse(json),
     targetOpsPerSec: target,
   };

@@ -107,6 +107,7 @@ export async function run(): Promise<void> {
     swarm = await startAgents(BENCH_AGENTS, { name: 'bench' });
     const agents = swarm;
     const containerIds = agents.agents.map((a) => a.containerId);
+    const agentIdOf = (containerId: string) => agents.agents.find((a) => a.containerId === containerId)?.agentId ?? containerId;
     const docker = dockerodeFor(testDockerConnection());
     const raw = rawInjector(docker);
     const runId = randomBytes(3).toString('hex');
@@ -118,15 +119,18 @@ export async function run(): Promise<void> {
       const adapterId = `bench-${runId}-a${concurrency}`;
       const rawId = `bench-${runId}-r${concurrency}`;
       const rounds = Array.from({ length: BENCH_ROUNDS }, (_, round) => round);
-      const adapterPrograms = rounds.map((round) => buildProgram(`${adapterId}-${round}`, [REDUCE_15], agents.signingKey));
-      const rawPrograms = rounds.map((round) => buildProgram(`${rawId}-${round}`, [REDUCE_15], agents.signingKey));
+      // One sealed program per agent and round: a program is bound to its agent and reload (docs/security.md).
+      const sealAll = (prefix: string) =>
+        Promise.all(rounds.map(async (round) => new Map(await Promise.all(containerIds.map(async (id) => [id, await buildProgram([REDUCE_15], { key: agents.signingKey, agentId: agentIdOf(id), reloadId: `${prefix}-${round}` })] as const)))));
+      const adapterPrograms = await sealAll(adapterId);
+      const rawPrograms = await sealAll(rawId);
       const adapterPass = (round: number) =>
         timedPass(containerIds, concurrency, async (id) => {
           const reloadId = `${adapterId}-${round}`;
-          const { trace } = await reloadAndTrace(agents.channel, id, reloadId, adapterPrograms[round], TRACE_TIMEOUT_MS);
+          const { trace } = await reloadAndTrace(agents.channel, id, reloadId, adapterPrograms[round].get(id) as Buffer, TRACE_TIMEOUT_MS);
           if (trace.final?.status !== 'completed') throw new Error(`adapter pass: ${id} ended ${trace.final?.status ?? 'without a final line'}`);
         });
-      const rawPass = (round: number) => timedPass(containerIds, concurrency, (id) => raw(id, `${rawId}-${round}`, rawPrograms[round]));
+      const rawPass = (round: number) => timedPass(containerIds, concurrency, (id) => raw(id, `${rawId}-${round}`, rawPrograms[round].get(id) as Buffer));
       // Rounds alternate which path goes first (ABBA…), so a warm engine or a neighbour's load favours neither;
       // each path's figure is its median round.
       const adapterRounds: PassResult[] = [];

@@ -3,6 +3,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config';
+import { formatSigningKey, generateSigningKeyPair } from '../src/signing/keys';
+import { createLocalSigner } from '../src/signing/signer';
 import type { SwarmInjectionInput } from '../src/shared/injection-types';
 import { createLogger } from '../src/shared/logger';
 import { INJECTION_ID } from '../src/shared/search-attributes';
@@ -71,10 +73,10 @@ export async function run(args: readonly string[] = []): Promise<void> {
 }
 
 async function runScale(agents: number, connection: NativeConnection, client: Client, devServerPid: number): Promise<ScaleResult> {
-  const signingKey = randomBytes(32);
+  const signingKey = generateSigningKeyPair(`scale-${randomBytes(4).toString('hex')}`);
   const group = `scale${agents}`;
   const fleet = createFleetDriver({ count: agents, group, signingKey });
-  const config = loadConfig({ OPENCLAW_TASK_QUEUE: `scale-bench-${randomBytes(4).toString('hex')}`, OPENCLAW_SIGNING_KEY: signingKey.toString('hex') });
+  const config = loadConfig({ OPENCLAW_TASK_QUEUE: `scale-bench-${randomBytes(4).toString('hex')}`, OPENCLAW_SIGNING_KEY: formatSigningKey(signingKey) });
   const logger = createLogger({ level: 'error', component: 'scale-bench' });
   const workers = await createInjectorWorkers({
     connection,
@@ -82,8 +84,14 @@ async function runScale(agents: number, connection: NativeConnection, client: Cl
     taskQueue: config.taskQueue,
     dockerHostName: config.dockerHostName,
     workflows: { workflowsPath: DEFAULT_WORKFLOWS_PATH },
-    injectorDeps: { logger, signingKey },
-    dockerDeps: { hostName: config.dockerHostName, logger, docker: fleet.docker, channel: fleet.channel },
+    injectorDeps: { logger },
+    dockerDeps: {
+      hostName: config.dockerHostName,
+      logger,
+      docker: fleet.docker,
+      channel: fleet.channel,
+      sealing: { signer: createLocalSigner(signingKey), trustedKeys: new Map([[signingKey.keyId, signingKey.publicKey]]), envelopeTtlMs: config.envelopeTtlMs },
+    },
     tuning: SCALE_TUNING,
   });
   const running = workers.run();

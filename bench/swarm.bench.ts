@@ -14,6 +14,9 @@ import Docker from 'dockerode';
 import * as tar from 'tar-stream';
 import { formatReloadSignal, LABEL_AGENT_ID, LABEL_GROUP, LABEL_ROLE, LABEL_ROLE_AGENT, stagedProgramFile } from '../src/agent/protocol';
 import { compile } from '../src/compiler';
+import { formatSigningKey, formatTrustedKeys, generateSigningKeyPair, SigningKeyPair } from '../src/signing/keys';
+import { DEFAULT_ENVELOPE_TTL_MS, sealForInstall } from '../src/signing/sealing';
+import { createLocalSigner } from '../src/signing/signer';
 import { loadConfig } from '../src/config';
 import { createDockerAdapter } from '../src/docker';
 import { CONTAINER_CHECK_INTERVAL_MS, TRACE_POLL_GROWTH, TRACE_POLL_INITIAL_MS, TRACE_POLL_MAX_MS } from '../src/docker/agent-channel';
@@ -45,15 +48,18 @@ const TOKEN = randomBytes(24).toString('hex');
 const PROGRAMS_DIR = '/app/injected-programs';
 const LOG_PATH = '/app/logs/execution.log';
 
-/** The program every path injects; the injector compiles it itself, (a) and (c) compile it here with the same key. */
+/** The program every path injects; the injector compiles and seals it itself, (a) and (c) here with the same key. */
 export function benchSource(maxParallel: number, canary?: number): string {
   return `REDUCE_COSTS BY 15% {\n  BUDGET: $500\n  MAX_PARALLEL: ${maxParallel}${canary === undefined ? '' : `\n  CANARY: ${canary}`}\n}`;
 }
 
-function compiled(programId: string, signingKey: Buffer): Buffer {
-  const result = compile(benchSource(DEFAULT_CONCURRENCIES[0]), {}, { programId, signingKey });
+/** The program compiled once, then sealed for each agent as the injector's workers do (a program is bound to one agent). */
+function compiled(programId: string, signingKey: SigningKeyPair): (agentId: string) => Promise<Buffer> {
+  const result = compile(benchSource(DEFAULT_CONCURRENCIES[0]), {}, { programId });
   if (!result.ok || !result.bytecode) throw new Error(`bench program does not compile: ${JSON.stringify(result.diagnostics)}`);
-  return result.bytecode;
+  const unsigned = result.bytecode;
+  const sealing = { signer: createLocalSigner(signingKey), trustedKeys: new Map([[signingKey.keyId, signingKey.publicKey]]), envelopeTtlMs: DEFAULT_ENVELOPE_TTL_MS };
+  return async (agentId) => (await sealForInstall(sealing, { compiled: unsigned, agentId, reloadId: programId })).bytes;
 }
 
 type StepName = 'snapshot' | 'inject' | 'reload' | 'trace' | 'verify';
@@ -309,7 +315,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
 
   const runId = randomBytes(3).toString('hex');
   const group = `bench-${runId}`;
-  const signingKey = randomBytes(32);
+  const signingKey = generateSigningKeyPair(`bench-${runId}`);
   const dockerHost = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   const swarm = createSwarmManager({ dockerHost });
   const docker = dockerodeFor({ dockerHost });
@@ -330,7 +336,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
     const image = await ensureAgentImage();
     const startedAt = performance.now();
     // Bind-mounted directories serve both modes: the archive API writes into them as into any container path.
-    const agents = await swarm.up({ count: agentCount, group, prefix: group, image, signingKey, hostDataDir: agentsDir, extraLabels: { [BENCH_LABEL]: '1' } });
+    const agents = await swarm.up({ count: agentCount, group, prefix: group, image, trustedKeys: formatTrustedKeys(new Map([[signingKey.keyId, signingKey.publicKey]])), hostDataDir: agentsDir, extraLabels: { [BENCH_LABEL]: '1' } });
     await waitUntilReady(createDockerAdapter({ dockerHost }), agents.map((a) => a.containerId));
     console.log(`  ${agentCount} agents up in ${duration(performance.now() - startedAt)}`);
     const agentIds = agents.map((a) => a.agentId);
@@ -345,11 +351,11 @@ export async function run(args: readonly string[] = []): Promise<void> {
 
     const timedPass = async (label: string, concurrency: number, inject: ReturnType<typeof rawInjector>): Promise<PassResult> => {
       const reloadId = `${group}-${label}`;
-      const program = compiled(reloadId, signingKey);
+      const programFor = compiled(reloadId, signingKey);
       const steps = emptySteps();
       const meter = startCpuMeter(pids);
       const t0 = performance.now();
-      await mapConcurrent(agentIds, concurrency, (id) => inject(id, reloadId, program, steps));
+      await mapConcurrent(agentIds, concurrency, async (id) => inject(id, reloadId, await programFor(id), steps));
       const wallMs = performance.now() - t0;
       return { label, agents: agentIds.length, wallMs, steps, cpu: meter.stop() };
     };
@@ -360,7 +366,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
         DOCKER_HOST: dockerHost,
         TEMPORAL_ADDRESS: devServer.server.address,
         OPENCLAW_TASK_QUEUE: `bench-${runId}-${mode}-${canary ?? 'default'}`,
-        OPENCLAW_SIGNING_KEY: signingKey.toString('hex'),
+        OPENCLAW_SIGNING_KEY: formatSigningKey(signingKey),
         OPENCLAW_API_TOKENS: TOKEN,
         OPENCLAW_DATA_DIR: dataDir,
         OPENCLAW_LOG_LEVEL: 'error',
@@ -425,10 +431,10 @@ export async function run(args: readonly string[] = []): Promise<void> {
     // (c) the seed's design, on a few agents; extrapolated to the reference fleet.
     const seed = seedInjector(docker);
     const seedReload = `${group}-seed`;
-    const seedProgram = compiled(seedReload, signingKey);
+    const seedProgramFor = compiled(seedReload, signingKey);
     const seedStart = performance.now();
     for (let i = 0; i < seedAgents; i += SEED_BATCH) {
-      await Promise.all(agentIds.slice(i, Math.min(seedAgents, i + SEED_BATCH)).map((id) => seed(id, seedReload, seedProgram)));
+      await Promise.all(agentIds.slice(i, Math.min(seedAgents, i + SEED_BATCH)).map(async (id) => seed(id, seedReload, await seedProgramFor(id))));
     }
     const seedWallMs = performance.now() - seedStart;
     const seedBatchMs = seedWallMs / Math.ceil(seedAgents / SEED_BATCH);

@@ -8,7 +8,7 @@ import { createDockerAdapter } from '../src/docker';
 import { createSwarmManager, MAX_SWARM_COUNT, startOpenClawGateways } from '../src/docker/agent-swarm';
 import { AGENT_RUNTIME_KINDS, AgentRuntimeKind } from '../src/docker/drivers/runtime-driver';
 import { DockerAdapterError, isDockerAdapterError } from '../src/docker/errors';
-import { loadSigningKey } from '../src/shared/signing-key';
+import { agentTrustedKeysText, loadSigningKeys } from '../src/shared/signing-key';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
 const USAGE = 'usage: swarm up --count N [--group G] [--prefix P] [--runtime reference|openclaw] | swarm down [--group G]';
@@ -104,10 +104,11 @@ async function run(): Promise<void> {
   } catch (err) {
     throw new ImageBuildError(err);
   }
-  const signingKey = loadSigningKey(config);
-  const started = await swarm.up({ count: args.count ?? 1, group: args.group, prefix: args.prefix ?? args.group ?? 'agent', signingKey: signingKey.key });
+  // Agents get public keys only: OPENCLAW_TRUSTED_KEYS when set, else the public half of the workers' (dev) key.
+  const keys = config.trustedKeys.size > 0 && !config.signingKey && !config.signingKeyFile ? { trustedKeys: config.trustedKeys, source: 'OPENCLAW_TRUSTED_KEYS', file: undefined } : loadSigningKeys(config);
+  const started = await swarm.up({ count: args.count ?? 1, group: args.group, prefix: args.prefix ?? args.group ?? 'agent', trustedKeys: agentTrustedKeysText(keys) });
   for (const agent of started) console.log(`${agent.agentId}\t${agent.containerName}\t${agent.containerId.slice(0, 12)}`);
-  console.log(`started ${started.length} agent(s)${args.group ? ` in group ${args.group}` : ''}; signing key from ${signingKey.source}${signingKey.file ? ` (${signingKey.file})` : ''}`);
+  console.log(`started ${started.length} agent(s)${args.group ? ` in group ${args.group}` : ''}; trusted keys ${[...keys.trustedKeys.keys()].join(', ')} from ${keys.source}${keys.file ? ` (${keys.file})` : ''}`);
 }
 
 /** OpenClaw gateways: their own image, their own token each; no signing key (OpenClaw does not check our signature). */

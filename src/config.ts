@@ -1,9 +1,14 @@
 // The one place settings come from: read from the environment once, validated, frozen. Documented in docs/configuration.md.
 import path from 'node:path';
-import { MIN_SIGNING_KEY_BYTES } from './bytecode/format';
 import { ApiTokenGrant, parseApiTokens } from './shared/api-tokens';
+import { KEY_ID_PATTERN, parseSigningKey, parseTrustedKeys, SigningKeyPair, TrustedKeys } from './signing/keys';
+import { SigningError } from './signing/errors';
+import { DEFAULT_ENVELOPE_TTL_MS, MAX_ENVELOPE_TTL_MS, MIN_ENVELOPE_TTL_MS } from './signing/sealing';
 
 export { MIN_API_TOKEN_CHARS } from './shared/api-tokens';
+
+/** Shortest secret accepted for a MAC key (OPENCLAW_PAGE_TOKEN_SECRET). */
+export const MIN_SECRET_BYTES = 16;
 
 export interface Config {
   /** host:port of an existing Temporal frontend; undefined means "start the embedded dev server". */
@@ -29,8 +34,17 @@ export interface Config {
   /** Gateway: key of the MAC that seals page tokens; undefined means a random key per gateway process. */
   pageTokenSecret: Buffer | undefined;
   dataDir: string;
-  /** HMAC key shared with the agents; undefined in dev means "generate one into the data dir". */
-  signingKey: Buffer | undefined;
+  /**
+   * The workers' Ed25519 private key, from OPENCLAW_SIGNING_KEY (`kid:base64-seed`); undefined: see signingKeyFile,
+   * else (dev) a key pair generated into the data dir. Only workers next to a Docker engine use it (they seal).
+   */
+  signingKey: SigningKeyPair | undefined;
+  /** OPENCLAW_SIGNING_KEY_FILE and OPENCLAW_SIGNING_KEY_ID: the private key as a PKCS#8 PEM file, and its key id. */
+  signingKeyFile: { path: string; keyId: string } | undefined;
+  /** OPENCLAW_TRUSTED_KEYS: public keys whose earlier programs a rollback may re-seal (the signing key's own is added). */
+  trustedKeys: TrustedKeys;
+  /** OPENCLAW_ENVELOPE_TTL_MS: how long a sealed program stays acceptable to its agent. */
+  envelopeTtlMs: number;
   temporalCliPath: string | undefined;
   devServerPort: number;
   devServerUiPort: number;
@@ -99,8 +113,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     apiTokens: read.tokens('OPENCLAW_API_TOKENS'),
     insecureDev: read.boolean('OPENCLAW_INSECURE_DEV', false),
     dataDir: path.resolve(cwd, read.string('OPENCLAW_DATA_DIR', '.data', /.+/, 'a directory path')),
-    pageTokenSecret: read.key('OPENCLAW_PAGE_TOKEN_SECRET'),
-    signingKey: read.key('OPENCLAW_SIGNING_KEY'),
+    pageTokenSecret: read.secret('OPENCLAW_PAGE_TOKEN_SECRET'),
+    signingKey: read.signingKey('OPENCLAW_SIGNING_KEY'),
+    signingKeyFile: read.signingKeyFile('OPENCLAW_SIGNING_KEY_FILE', 'OPENCLAW_SIGNING_KEY_ID'),
+    trustedKeys: read.trustedKeys('OPENCLAW_TRUSTED_KEYS'),
+    envelopeTtlMs: read.integer('OPENCLAW_ENVELOPE_TTL_MS', DEFAULT_ENVELOPE_TTL_MS, MIN_ENVELOPE_TTL_MS, MAX_ENVELOPE_TTL_MS),
     temporalCliPath: read.optional('TEMPORAL_CLI_PATH', /.+/, 'path to the temporal CLI binary'),
     devServerPort: read.port('OPENCLAW_DEV_SERVER_PORT', 7233),
     devServerUiPort: read.port('OPENCLAW_DEV_SERVER_UI_PORT', 8233),
@@ -121,6 +138,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if (config.temporalTls && (config.temporalTls.certFile === undefined) !== (config.temporalTls.keyFile === undefined)) {
     problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together: set both (mTLS) or neither');
   }
+  if (config.signingKey && config.signingKeyFile) problems.push('OPENCLAW_SIGNING_KEY and OPENCLAW_SIGNING_KEY_FILE: give one of them, not both');
   if (config.dockerTlsVerify && !config.dockerCertPath) {
     problems.push('DOCKER_TLS_VERIFY=1 needs DOCKER_CERT_PATH: a directory holding ca.pem, cert.pem and key.pem');
   }
@@ -248,14 +266,51 @@ class EnvReader {
     return grants;
   }
 
-  key(name: string): Buffer | undefined {
+  /** A MAC key as hex or base64, at least MIN_SECRET_BYTES long. */
+  secret(name: string): Buffer | undefined {
     const value = this.raw(name);
     if (value === undefined) return undefined;
     const key = /^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0 ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
-    if (key.length < MIN_SIGNING_KEY_BYTES) {
-      this.problems.push(`${name}: expected at least ${MIN_SIGNING_KEY_BYTES} bytes as hex or base64 (got ${key.length} bytes)`);
+    if (key.length < MIN_SECRET_BYTES) {
+      this.problems.push(`${name}: expected at least ${MIN_SECRET_BYTES} bytes as hex or base64 (got ${key.length} bytes)`);
       return undefined;
     }
     return key;
   }
+
+  signingKey(name: string): SigningKeyPair | undefined {
+    const value = this.raw(name);
+    if (value === undefined) return undefined;
+    try {
+      return parseSigningKey(value, name);
+    } catch (err) {
+      if (!(err instanceof SigningError)) throw err;
+      this.problems.push(err.message);
+      return undefined;
+    }
+  }
+
+  signingKeyFile(fileName: string, idName: string): { path: string; keyId: string } | undefined {
+    const file = this.optional(fileName, /^\/.+/, 'an absolute path to a PKCS#8 PEM Ed25519 private key');
+    const keyId = this.optional(idName, KEY_ID_PATTERN, 'a key id: letters, digits, . _ - (at most 64)');
+    if (file === undefined && keyId === undefined) return undefined;
+    if (file === undefined || keyId === undefined) {
+      this.problems.push(`${fileName} and ${idName}: give both (the key file and the key id agents know it by)`);
+      return undefined;
+    }
+    return { path: file, keyId };
+  }
+
+  trustedKeys(name: string): TrustedKeys {
+    const value = this.raw(name);
+    if (value === undefined) return new Map();
+    try {
+      return parseTrustedKeys(value, name);
+    } catch (err) {
+      if (!(err instanceof SigningError)) throw err;
+      this.problems.push(err.message);
+      return new Map();
+    }
+  }
+
 }

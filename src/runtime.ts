@@ -14,7 +14,7 @@ import { createTargetResolver } from './gateway/target-resolver';
 import { ApiTokenGrant, fullGrant } from './shared/api-tokens';
 import { writeDevToken } from './shared/dev-token';
 import type { Logger } from './shared/logger';
-import { loadSigningKey } from './shared/signing-key';
+import { loadSigningKeys, programSealing } from './shared/signing-key';
 import { dockerHostTaskQueue, mainTaskQueue } from './shared/task-queues';
 import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH, InjectorWorkersOptions, WorkflowSource } from './worker/worker';
 import { installSdkRuntime } from './temporal/sdk-logging';
@@ -70,8 +70,10 @@ export async function startWorkers(options: {
   // The SDK's info lines (worker state changes) drown the injector's own; they show with OPENCLAW_LOG_LEVEL=debug.
   installSdkRuntime({ logger: logger.child({ component: 'temporal-sdk' }), level: config.logLevel === 'debug' ? 'debug' : 'warn', metricsAddress: config.sdkMetricsAddress });
   const docker = dockerAdapterFor(config);
-  const signingKey = loadSigningKey(config);
-  if (signingKey.source === 'dev-file') logger.warn('using the dev signing key from the data directory; set OPENCLAW_SIGNING_KEY in production', { file: signingKey.file });
+  const signingKeys = loadSigningKeys(config);
+  if (signingKeys.source === 'dev-file') {
+    logger.warn('using the dev signing key pair from the data directory; set OPENCLAW_SIGNING_KEY or OPENCLAW_SIGNING_KEY_FILE in production', { file: signingKeys.file, keyId: signingKeys.pair.keyId });
+  }
   const connection = await NativeConnection.connect({ address: options.temporalAddress, tls: temporalTlsOptions(config.temporalTls) });
   const workers = await createInjectorWorkers({
     connection,
@@ -79,8 +81,14 @@ export async function startWorkers(options: {
     taskQueue: config.taskQueue,
     dockerHostName: config.dockerHostName,
     workflows: options.workflows ?? { workflowsPath: DEFAULT_WORKFLOWS_PATH },
-    injectorDeps: { logger: logger.child({ component: 'activities' }), signingKey: signingKey.key },
-    dockerDeps: { hostName: config.dockerHostName, logger: logger.child({ component: 'docker-activities' }), docker, channel: createAgentChannel(docker) },
+    injectorDeps: { logger: logger.child({ component: 'activities' }) },
+    dockerDeps: {
+      hostName: config.dockerHostName,
+      logger: logger.child({ component: 'docker-activities' }),
+      docker,
+      channel: createAgentChannel(docker),
+      sealing: programSealing(signingKeys, config),
+    },
     tuning: options.tuning ?? {
       maxConcurrentWorkflowTaskExecutions: config.workerSlots.workflowTasks,
       maxConcurrentActivityTaskExecutions: config.workerSlots.activities,

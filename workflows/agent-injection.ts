@@ -144,7 +144,11 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       const { containerId } = snapshot;
       await timed(timings, 'inject', () =>
         // By reference when the parent holds the program (the activity fetches the bytes); older children carry them.
-        steps.injectProgram(input.program ? { containerId, reloadId, program: input.program, sha256: input.sha256 } : { containerId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 }),
+        steps.injectProgram(
+          input.program
+            ? { containerId, agentId: input.agentId, reloadId, program: input.program, sha256: input.sha256 }
+            : { containerId, agentId: input.agentId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 },
+        ),
       );
       await timed(timings, 'reload', () => steps.reloadAgent({ containerId, reloadId }));
       const trace = await timed(timings, 'trace', () => captureTraceOf(input, { containerId, reloadId, fromOffset: snapshot.logOffset }));

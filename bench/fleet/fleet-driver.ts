@@ -1,9 +1,10 @@
 // SCALE-TEST TOOL, never used by the product: an in-process fleet of simulated agents behind the same interfaces the
 // Docker activities use (the adapter's agent lookups and the AgentChannel). Each simulated agent follows the agent
-// protocol — verifies the signed program, runs it in the real VM with instant handlers, writes trace lines and
+// protocol — verifies the sealed program (signature, target, reload, expiry, sequence), runs it in the real VM with instant handlers, writes trace lines and
 // CURRENT — with zero I/O latency, so what a run measures is Temporal's own overhead.
 import { createHash } from 'node:crypto';
-import { verifyProgram } from '../../src/bytecode/format';
+import { SigningKeyPair, TrustedKeys } from '../../src/signing/keys';
+import { verifyForAgent } from '../../src/signing/verify';
 import { runProgram } from '../../src/bytecode/vm';
 import { ValueTag } from '../../src/bytecode/instructions';
 import type { AgentChannel, CurrentProgramRef, TraceLine, TraceResult } from '../../src/docker/agent-channel';
@@ -18,6 +19,7 @@ interface SimulatedAgent {
   log: TraceLine[];
   current: CurrentProgramRef | null;
   seen: Set<string>;
+  lastSequence: number | null;
   injections: number;
 }
 
@@ -31,10 +33,11 @@ export interface FleetDriver {
   programBytes(agentId: string): number;
   agentIds(): string[];
   /** The key its agents verify programs with. */
-  signingKey: Buffer;
+  signingKey: SigningKeyPair;
 }
 
-export function createFleetDriver(options: { count: number; group: string; signingKey: Buffer }): FleetDriver {
+export function createFleetDriver(options: { count: number; group: string; signingKey: SigningKeyPair }): FleetDriver {
+  const trustedKeys: TrustedKeys = new Map([[options.signingKey.keyId, options.signingKey.publicKey]]);
   const agents = new Map<string, SimulatedAgent>();
   const byContainer = new Map<string, SimulatedAgent>();
   for (let i = 0; i < options.count; i++) {
@@ -46,6 +49,7 @@ export function createFleetDriver(options: { count: number; group: string; signi
       log: [],
       current: null,
       seen: new Set(),
+      lastSequence: null,
       injections: 0,
     };
     agents.set(agentId, agent);
@@ -74,9 +78,7 @@ export function createFleetDriver(options: { count: number; group: string; signi
       ...(error ? { error } : {}),
     });
     if (!hasProgram) {
-      agent.files.delete('/app/injected-programs/program.bc');
-      agent.current = { programId: null, reloadId, sha256: null };
-      agent.log.push(finalLine(null, 'completed', 0));
+      agent.log.push(finalLine(null, 'error', 0, { code: 'BC_UNSIGNED', message: 'an unsigned clear is refused' }));
       return;
     }
     const staged = agent.files.get(`/app/injected-programs/.staged-${reloadId}.bc`);
@@ -87,23 +89,32 @@ export function createFleetDriver(options: { count: number; group: string; signi
     }
     let decoded;
     try {
-      decoded = verifyProgram(staged, options.signingKey);
+      decoded = verifyForAgent(staged, { trustedKeys, agentId: agent.ref.agentId, group: agent.ref.group, reloadId, nowMs: Date.now(), lastSequence: agent.lastSequence });
     } catch (err) {
       agent.log.push(finalLine(null, 'error', 0, { code: (err as { code?: string }).code ?? 'BC_MALFORMED', message: String(err) }));
       return;
     }
+    agent.lastSequence = decoded.container.envelope.sequence;
+    const sequence = agent.lastSequence;
+    if (decoded.programId === null) {
+      agent.files.delete('/app/injected-programs/program.bc');
+      agent.current = { programId: null, reloadId, sha256: null, sequence };
+      agent.log.push(finalLine(null, 'completed', 0));
+      return;
+    }
+    const body = { programId: decoded.programId, constants: decoded.constants, instructions: decoded.instructions };
     agent.files.set('/app/injected-programs/program.bc', staged);
-    agent.current = { programId: decoded.programId, reloadId, sha256: decoded.header.sha256 };
+    agent.current = { programId: body.programId, reloadId, sha256: decoded.container.envelope.bodySha256, sequence };
     try {
-      const result = await runProgram(decoded, {
+      const result = await runProgram(body, {
         handler: () => async () => ({ simulated: true }),
         variable: (name) => (name === 'agent_id' ? { tag: ValueTag.String, value: agent.ref.agentId } : undefined),
         onStep: (event) =>
-          agent.log.push({ injectionId: reloadId, programId: decoded.programId, step: event.step, instruction: event.instruction, status: event.status, ts: ts() }),
+          agent.log.push({ injectionId: reloadId, programId: body.programId, step: event.step, instruction: event.instruction, status: event.status, ts: ts() }),
       });
-      agent.log.push(finalLine(decoded.programId, 'completed', result.directives));
+      agent.log.push(finalLine(body.programId, 'completed', result.directives));
     } catch (err) {
-      agent.log.push(finalLine(decoded.programId, 'error', 0, { code: (err as { code?: string }).code ?? 'VM_ERROR', message: String(err) }));
+      agent.log.push(finalLine(body.programId, 'error', 0, { code: (err as { code?: string }).code ?? 'VM_ERROR', message: String(err) }));
     }
   }
 

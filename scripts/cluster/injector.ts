@@ -24,6 +24,14 @@ export function secret(paths: ClusterPaths, name: string): string {
   return value;
 }
 
+/** Key id of the cluster's Ed25519 signing key; its 32-byte seed is the `signing-key` secret (hex). */
+export const CLUSTER_SIGNING_KEY_ID = 'cluster';
+
+/** OPENCLAW_SIGNING_KEY (`kid:base64-seed`) for the workers, from the hex secret. */
+export function clusterSigningKeyText(seedHex: string): string {
+  return `${CLUSTER_SIGNING_KEY_ID}:${Buffer.from(seedHex, 'hex').toString('base64')}`;
+}
+
 export interface Engine {
   hostName: string;
   dockerHost: string;
@@ -87,7 +95,7 @@ function injectorEnvironment(settings: ClusterSettings, paths: ClusterPaths, cer
     TEMPORAL_TLS_KEY: key,
     TEMPORAL_TLS_SERVER_NAME: FRONTEND_SERVER_NAME,
     OPENCLAW_TASK_QUEUE: settings.taskQueue,
-    OPENCLAW_SIGNING_KEY: secret(paths, 'signing-key'),
+    OPENCLAW_SIGNING_KEY: clusterSigningKeyText(secret(paths, 'signing-key')),
     OPENCLAW_DATA_DIR: paths.injectorDataDir,
     OPENCLAW_LOG_LEVEL: 'info',
   };

@@ -1,6 +1,7 @@
 // The agent's settings, read once from its environment and validated; a bad value stops the agent with a message.
 import { DEFAULT_MAX_STEPS, DEFAULT_TIME_LIMIT_MS } from '../bytecode/vm';
-import { MIN_SIGNING_KEY_BYTES } from '../bytecode/format';
+import { parseTrustedKeys, TrustedKeys } from '../signing/keys';
+import { SigningError } from '../signing/errors';
 import { HEARTBEAT_FILE } from './heartbeat';
 import { isAgentName, LOGS_DIR, PROGRAMS_DIR, STATE_DIR } from './protocol';
 
@@ -10,7 +11,8 @@ export const TIME_LIMIT_CEILING_MS = 24 * 60 * 60 * 1000;
 export interface AgentConfig {
   agentId: string;
   group: string | null;
-  signingKey: Buffer;
+  /** OPENCLAW_TRUSTED_KEYS: the public keys (by key id) whose sealed programs this agent accepts. */
+  trustedKeys: TrustedKeys;
   /** OPENCLAW_AGENT_MAX_STEPS: VM instructions per run (default 10,000). */
   maxSteps: number;
   /** OPENCLAW_AGENT_TIME_LIMIT_MS: wall-clock limit per run (default 60,000 ms). */
@@ -34,10 +36,16 @@ export function loadAgentConfig(env: Record<string, string | undefined>, hostnam
   if (!isAgentName(agentId)) problems.push(`OPENCLAW_AGENT_ID=${JSON.stringify(agentId)}: expected letters, digits, . _ - (at most 63)`);
   const groupRaw = env.OPENCLAW_AGENT_GROUP?.trim() || null;
   if (groupRaw !== null && !isAgentName(groupRaw)) problems.push(`OPENCLAW_AGENT_GROUP=${JSON.stringify(groupRaw)}: expected letters, digits, . _ -`);
-  const keyHex = env.OPENCLAW_SIGNING_KEY?.trim() ?? '';
-  const signingKey = Buffer.from(keyHex, 'hex');
-  if (!/^([0-9a-fA-F]{2})+$/.test(keyHex) || signingKey.length < MIN_SIGNING_KEY_BYTES) {
-    problems.push(`OPENCLAW_SIGNING_KEY: expected at least ${MIN_SIGNING_KEY_BYTES} bytes as hex`);
+  if (env.OPENCLAW_SIGNING_KEY?.trim()) {
+    problems.push('OPENCLAW_SIGNING_KEY must not reach an agent: agents hold public keys only (OPENCLAW_TRUSTED_KEYS)');
+  }
+  let trustedKeys: TrustedKeys = new Map();
+  try {
+    trustedKeys = parseTrustedKeys(env.OPENCLAW_TRUSTED_KEYS?.trim() ?? '');
+    if (trustedKeys.size === 0) problems.push('OPENCLAW_TRUSTED_KEYS: expected at least one kid:base64-public-key entry');
+  } catch (err) {
+    if (!(err instanceof SigningError)) throw err;
+    problems.push(err.message);
   }
   const integer = (name: string, fallback: number, max: number): number => {
     const raw = env[name]?.trim();
@@ -52,7 +60,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>, hostnam
   const config: AgentConfig = {
     agentId,
     group: groupRaw,
-    signingKey,
+    trustedKeys,
     maxSteps: integer('OPENCLAW_AGENT_MAX_STEPS', DEFAULT_MAX_STEPS, MAX_STEPS_CEILING),
     timeLimitMs: integer('OPENCLAW_AGENT_TIME_LIMIT_MS', DEFAULT_TIME_LIMIT_MS, TIME_LIMIT_CEILING_MS),
     programsDir: PROGRAMS_DIR,

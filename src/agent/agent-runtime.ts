@@ -1,7 +1,9 @@
 // The agent's reload loop: watches RELOAD_SIGNAL, verifies the staged program, swaps it in and runs it, once per reload id.
 import { constants as fsConstants, FSWatcher, mkdirSync, openSync, closeSync, fstatSync, readSync, renameSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BytecodeError, DecodedProgram, MAX_PROGRAM_BYTES, verifyProgram } from '../bytecode/format';
+import { BytecodeError, DecodedProgram, MAX_PROGRAM_BYTES } from '../bytecode/format';
+import type { TrustedKeys } from '../signing/keys';
+import { verifyForAgent } from '../signing/verify';
 import { Value, ValueTag } from '../bytecode/instructions';
 import type { HandlerRegistry } from './handler-registry';
 import { ActiveRun, RunLimits, startRun } from './program-runner';
@@ -38,13 +40,16 @@ export interface AgentRuntimeOptions {
   stateDir: string;
   /** Touched every HEARTBEAT_INTERVAL_MS; the image's HEALTHCHECK reads its age. */
   heartbeatFile?: string;
-  signingKey: Buffer;
+  /** Public keys by key id; a staged program must be signed by one of them (docs/agent-protocol.md, Verify). */
+  trustedKeys: TrustedKeys;
   registry: HandlerRegistry;
   limits: RunLimits;
   identity: AgentIdentity;
   pollIntervalMs?: number;
   rotateBytes?: number;
   log?: (message: string) => void;
+  /** The clock envelopes' expiry is checked against; Date.now by default. */
+  now?: () => number;
 }
 
 export interface AgentRuntime {
@@ -221,22 +226,28 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
   const apply = async (signal: ReloadSignal, meter: ReturnType<typeof startResourceMeter>) => {
     const id = signal.id;
     const stagedPath = path.join(options.programsDir, stagedProgramFile(id));
-    let program: DecodedProgram | null = null;
-    let sha256: string | null = null;
+    let program: DecodedProgram;
     try {
-      if (signal.program !== null) {
-        if (signal.program !== stagedProgramFile(id)) {
-          throw new ReloadRefused('RELOAD_BAD_PROGRAM_NAME', `program must be ${stagedProgramFile(id)}, got ${JSON.stringify(signal.program.slice(0, 200))}`);
-        }
-        const bytes = readStaged(id);
-        try {
-          program = verifyProgram(bytes, options.signingKey);
-          sha256 = program.header.sha256;
-        } catch (err) {
-          removeQuietly(stagedPath);
-          if (err instanceof BytecodeError) throw new ReloadRefused(err.code, err.message);
-          throw err;
-        }
+      if (signal.program === null) {
+        throw new ReloadRefused('BC_UNSIGNED', 'a clear must be a sealed file staged for this reload; an unsigned "program": null is refused');
+      }
+      if (signal.program !== stagedProgramFile(id)) {
+        throw new ReloadRefused('RELOAD_BAD_PROGRAM_NAME', `program must be ${stagedProgramFile(id)}, got ${JSON.stringify(signal.program.slice(0, 200))}`);
+      }
+      const bytes = readStaged(id);
+      try {
+        program = verifyForAgent(bytes, {
+          trustedKeys: options.trustedKeys,
+          agentId: options.identity.agentId,
+          group: options.identity.group,
+          reloadId: id,
+          nowMs: (options.now ?? Date.now)(),
+          lastSequence: state.lastSequence(),
+        });
+      } catch (err) {
+        removeQuietly(stagedPath);
+        if (err instanceof BytecodeError) throw new ReloadRefused(err.code, err.message);
+        throw err;
       }
     } catch (err) {
       if (!(err instanceof ReloadRefused)) throw err;
@@ -244,24 +255,30 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
       writeFinal(id, null, { code: err.code, message: err.message }, meter);
       return;
     }
+    const { envelope } = program.container;
+    // Accepted: from now on nothing at or under this sequence is, even after a restart.
+    state.acceptSequence(envelope.sequence);
+    const sequence = state.lastSequence();
 
-    // The new program is valid (or a clear): only now does the running one give way.
+    // The new program is valid (or a sealed clear): only now does the running one give way.
     await stopActive('SUPERSEDED', `superseded by reload ${id}`);
     trace.rotateIfNeeded();
     const since = new Date().toISOString();
-    if (program === null) {
+    if (program.container.kind === 'clear' || program.programId === null) {
+      removeQuietly(stagedPath);
       removeQuietly(path.join(options.programsDir, PROGRAM_FILE));
-      writeCurrent({ programId: null, reloadId: id, sha256: null, since });
+      writeCurrent({ programId: null, reloadId: id, sha256: null, sequence, since });
       writeFinal(id, null, undefined, meter);
       return;
     }
+    const body = { programId: program.programId, constants: program.constants, instructions: program.instructions };
     meter.finish(); // the run measures itself from here; this meter only timed the verification
     const programFile = path.join(options.programsDir, PROGRAM_FILE);
     // What this reload replaces, kept until its run ends: a program that fails while running is not kept.
     const previous = { bytes: readBounded(programFile), current: readCurrent() };
     renameSync(stagedPath, programFile);
-    writeCurrent({ programId: program.programId, reloadId: id, sha256, since });
-    state.setInFlight({ reloadId: id, programId: program.programId });
+    writeCurrent({ programId: body.programId, reloadId: id, sha256: envelope.bodySha256, sequence, since });
+    state.setInFlight({ reloadId: id, programId: body.programId });
     const revert = (): { revertedTo: string | null } => {
       if (previous.bytes) {
         const tmp = path.join(options.programsDir, `.${PROGRAM_FILE}.revert.tmp`);
@@ -271,11 +288,12 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
         removeQuietly(programFile);
       }
       const restored = previous.bytes && previous.current ? previous.current : { programId: null, reloadId: id, sha256: null, since: new Date().toISOString() };
-      writeCurrent(restored);
+      // The sequence stays the highest accepted: putting the old program back does not make older seals valid again.
+      writeCurrent({ ...restored, sequence: state.lastSequence() });
       log(`reload ${id} failed while running; put back program ${String(restored.programId)}`);
       return { revertedTo: restored.programId };
     };
-    const run = startRun(id, program, { registry: options.registry, variable, trace, limits: options.limits, onFailure: revert });
+    const run = startRun(id, body, { registry: options.registry, variable, trace, limits: options.limits, onFailure: revert });
     active = run;
     void run.done.then(() => {
       if (active === run) active = null;

@@ -13,13 +13,13 @@ function run(): void {
     logsDir: config.logsDir,
     stateDir: config.stateDir,
     heartbeatFile: config.heartbeatFile,
-    signingKey: config.signingKey,
+    trustedKeys: config.trustedKeys,
     registry,
     limits: { maxSteps: config.maxSteps, timeLimitMs: config.timeLimitMs },
     identity: { agentId: config.agentId, group: config.group },
   });
   agent.start();
-  console.error(`openclaw-agent: ${config.agentId} ready (directives: ${registry.names().join(', ')})`);
+  console.error(`openclaw-agent: ${config.agentId} ready (directives: ${registry.names().join(', ')}; trusted keys: ${[...config.trustedKeys.keys()].join(', ')})`);
   const shutdown = () => {
     agent.stop().then(
       () => process.exit(0),

@@ -1,5 +1,5 @@
 // Runs one verified program in the VM and turns its steps into trace lines; a newer reload can supersede it.
-import type { DecodedProgram } from '../bytecode/format';
+import type { ProgramBody } from '../bytecode/format';
 import type { Value } from '../bytecode/instructions';
 import { DirectiveHandler, runProgram, StepEvent, VmError } from '../bytecode/vm';
 import type { HandlerRegistry } from './handler-registry';
@@ -47,7 +47,7 @@ export class RunAbortedError extends Error {
   }
 }
 
-export function startRun(reloadId: string, program: DecodedProgram, deps: RunDeps): ActiveRun {
+export function startRun(reloadId: string, program: ProgramBody, deps: RunDeps): ActiveRun {
   const now = deps.now ?? (() => new Date());
   const supersede = new AbortController();
   const meter = startResourceMeter();

@@ -52,7 +52,7 @@ export function isReloadId(value: string): boolean {
 export interface ReloadSignal {
   v: 1;
   id: string;
-  /** `.staged-<id>.bc`, or null to clear the active program. */
+  /** `.staged-<id>.bc` (a sealed program or a sealed clear); null is an unsigned clear, which v2 agents refuse. */
   program: string | null;
 }
 
@@ -79,6 +79,8 @@ export interface CurrentProgram {
   programId: string | null;
   reloadId: string | null;
   sha256: string | null;
+  /** The highest envelope sequence the agent has accepted (bytecode v2); null or absent before the first. */
+  sequence?: number | null;
   since: string;
 }
 
@@ -95,7 +97,8 @@ export function parseCurrent(text: string): CurrentProgram | undefined {
   const reloadId = field(parsed.reloadId);
   const sha256 = field(parsed.sha256);
   if (programId === undefined || reloadId === undefined || sha256 === undefined) return undefined;
-  return { programId, reloadId, sha256, since: parsed.since };
+  const sequence = typeof parsed.sequence === 'number' && Number.isSafeInteger(parsed.sequence) && parsed.sequence >= 0 ? parsed.sequence : null;
+  return { programId, reloadId, sha256, sequence, since: parsed.since };
 }
 
 export type TraceStatus = 'executing' | 'completed' | 'error';

@@ -1,4 +1,5 @@
-// What the agent must remember across restarts: the reload ids it has acted on (bounded) and the run it was in.
+// What the agent must remember across restarts: the reload ids it has acted on (bounded), the run it was in, and the
+// highest envelope sequence it accepted (so an older sealed program is refused even after a restart).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isRecord, isReloadId, MAX_SEEN_RELOAD_IDS } from './protocol';
@@ -11,6 +12,10 @@ export interface ReloadState {
   markSeen(reloadId: string): void;
   setInFlight(run: InFlightRun | null): void;
   inFlight(): InFlightRun | null;
+  /** The highest envelope sequence accepted, across restarts; null before the first. */
+  lastSequence(): number | null;
+  /** Records an accepted sequence (never lowers it); persisted before returning. */
+  acceptSequence(sequence: number): void;
 }
 
 export interface InFlightRun {
@@ -22,6 +27,7 @@ interface StateFile {
   v: 1;
   seen: string[];
   inFlight: InFlightRun | null;
+  lastSequence: number | null;
 }
 
 export function createFileReloadState(stateDir: string, maxSeen = MAX_SEEN_RELOAD_IDS): ReloadState {
@@ -29,9 +35,10 @@ export function createFileReloadState(stateDir: string, maxSeen = MAX_SEEN_RELOA
   const state = load(file);
   const seen = new Set(state.seen.slice(-maxSeen));
   let inFlight = state.inFlight;
+  let lastSequence = state.lastSequence;
 
   const persist = () => {
-    const body: StateFile = { v: 1, seen: [...seen], inFlight };
+    const body: StateFile = { v: 1, seen: [...seen], inFlight, lastSequence };
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, JSON.stringify(body));
     renameSync(tmp, file);
@@ -50,6 +57,12 @@ export function createFileReloadState(stateDir: string, maxSeen = MAX_SEEN_RELOA
       persist();
     },
     inFlight: () => inFlight,
+    lastSequence: () => lastSequence,
+    acceptSequence(sequence) {
+      if (lastSequence !== null && sequence <= lastSequence) return;
+      lastSequence = sequence;
+      persist();
+    },
   };
 }
 
@@ -58,14 +71,16 @@ function load(file: string): StateFile {
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    return { v: 1, seen: [], inFlight: null };
+    return { v: 1, seen: [], inFlight: null, lastSequence: null };
   }
-  if (!isRecord(parsed) || !Array.isArray(parsed.seen)) return { v: 1, seen: [], inFlight: null };
+  if (!isRecord(parsed) || !Array.isArray(parsed.seen)) return { v: 1, seen: [], inFlight: null, lastSequence: null };
   const seen = parsed.seen.filter((id): id is string => typeof id === 'string' && isReloadId(id));
   const run = parsed.inFlight;
   const inFlight =
     isRecord(run) && typeof run.reloadId === 'string' && isReloadId(run.reloadId)
       ? { reloadId: run.reloadId, programId: typeof run.programId === 'string' ? run.programId : null }
       : null;
-  return { v: 1, seen, inFlight };
+  const last = parsed.lastSequence;
+  const lastSequence = typeof last === 'number' && Number.isSafeInteger(last) && last >= 0 ? last : null;
+  return { v: 1, seen, inFlight, lastSequence };
 }

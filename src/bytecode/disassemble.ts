@@ -1,6 +1,6 @@
-// Readable listing of a bytecode v1 program: header, constant pool, and one line per instruction.
+// Readable listing of a bytecode v2 program: header and envelope, constant pool, and one line per instruction.
 import { formatValue, typeName } from './arith';
-import { decodeUnverified, HEADER_BYTES, ProgramBody, verifyProgram } from './format';
+import { Container, decodeUnverified, HEADER_BYTES, ProgramBody, SIGNATURE_BYTES } from './format';
 import { Instruction, Opcode, Value } from './instructions';
 
 /** `JumpIfFalse` → `JUMP_IF_FALSE`. */
@@ -43,7 +43,7 @@ function instructionLine(index: number, ins: Instruction, constants: Value[], wi
 }
 
 /** The constant pool and the instructions; stable text used by the golden tests. */
-export function disassembleBody(body: ProgramBody): string {
+export function disassembleBody(body: Pick<ProgramBody, 'constants' | 'instructions'>): string {
   const width = Math.max(4, String(body.instructions.length).length);
   const lines = [`constants (${body.constants.length}):`];
   body.constants.forEach((c, i) => lines.push(`  #${i}  ${describeConstant(c)}`));
@@ -53,21 +53,37 @@ export function disassembleBody(body: ProgramBody): string {
 }
 
 export interface DisassembleOptions {
-  /** When given, the signature is checked and the listing says whether it holds. */
-  key?: Buffer;
+  /**
+   * What was verified about the signature, as the caller checked it (src/signing's disassembleChecked does); the
+   * listing never claims more than this. Default: an unsigned file says so, a signed one says "not checked".
+   */
+  signatureStatus?: string;
 }
 
-/** Full listing of a program file; throws BytecodeError when the framing or checksum is wrong. */
+function describeTarget(container: Container): string {
+  const { target } = container.envelope;
+  return target ? `${target.kind} ${target.name}` : 'none';
+}
+
+/** Full listing of a program file; throws BytecodeError when the framing, checksum or body is wrong. */
 export function disassemble(bytes: Buffer, options: DisassembleOptions = {}): string {
-  const program = options.key ? verifyProgram(bytes, options.key) : decodeUnverified(bytes);
-  const { header } = program;
-  const signature = options.key ? 'verified' : 'not checked';
-  return [
-    `; OpenClaw bytecode v${header.version}, ${bytes.length} bytes (header ${HEADER_BYTES}, body ${header.bodyLength})`,
-    `; program   ${program.programId}`,
-    `; key id    ${header.keyId}`,
-    `; sha256    ${header.sha256}`,
-    `; signature ${header.signature} (${signature})`,
-    disassembleBody(program),
-  ].join('\n');
+  const program = decodeUnverified(bytes);
+  const { container } = program;
+  const { envelope } = container;
+  const unsignedStatus = container.dryRun ? 'none: an unsigned dry run, no agent accepts it' : 'none: unsigned compiler output, no agent accepts it until the injector seals it';
+  const status = options.signatureStatus ?? (container.unsigned ? unsignedStatus : 'not checked');
+  const lines = [
+    `; OpenClaw bytecode v${container.version}, ${bytes.length} bytes (header ${HEADER_BYTES}, body ${container.body.length}, signature ${SIGNATURE_BYTES})`,
+    `; kind      ${container.kind}`,
+    `; program   ${program.programId ?? '(none: clears the active program)'}`,
+    `; sha256    ${envelope.bodySha256}`,
+  ];
+  if (!container.unsigned) {
+    lines.push(
+      `; envelope  target ${describeTarget(container)}, reload ${envelope.reloadId}, sequence ${envelope.sequence}, not after ${new Date(envelope.notAfterMs).toISOString()}`,
+      `; key id    ${envelope.keyId}`,
+    );
+  }
+  lines.push(`; signature ${status}`, disassembleBody(program));
+  return lines.join('\n');
 }

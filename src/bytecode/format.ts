@@ -1,349 +1,281 @@
-// Bytecode v1: the signed container the compiler writes and the agent VM reads (see docs/bytecode.md).
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { Instruction, Opcode, OPERAND_LAYOUT, Value, ValueTag } from './instructions';
+// Bytecode v2: the container around a program body — header, envelope, body, Ed25519 signature (docs/bytecode.md).
+// This module frames and parses; signing and verification live in src/signing/, which owns the keys.
+import { createHash } from 'node:crypto';
+import { decodeBody, encodeBody } from './body-codec';
+import { BytecodeError, MAX_PROGRAM_BYTES, MAX_PROGRAM_ID_BYTES, ProgramBody } from './limits';
+import type { Instruction, Value } from './instructions';
+
+export * from './limits';
+export { decodeBody, encodeBody } from './body-codec';
 
 export const MAGIC = Buffer.from('OCBC', 'ascii');
-export const FORMAT_VERSION = 1;
-export const HEADER_BYTES = 84;
-export const MAX_PROGRAM_BYTES = 1024 * 1024;
-export const MAX_CONSTANTS = 65_535;
-export const MAX_INSTRUCTIONS = 100_000;
-export const MAX_STRING_BYTES = 64 * 1024;
-export const MAX_LIST_ITEMS = 1_024;
-export const MAX_PROGRAM_ID_BYTES = 128;
-export const MIN_SIGNING_KEY_BYTES = 16;
+export const FORMAT_VERSION = 2;
+/** magic, version, kind, flags, envelope length, body length. */
+export const HEADER_BYTES = 16;
+/** An Ed25519 signature; all zero bytes in an unsigned file. */
+export const SIGNATURE_BYTES = 64;
+export const SHA256_BYTES = 32;
+export const MAX_ENVELOPE_BYTES = 1024;
+export const MAX_KEY_ID_BYTES = 64;
+export const MAX_RELOAD_ID_BYTES = 161;
+export const MAX_TARGET_BYTES = 63;
+/** Prefixed to the signed bytes, so a signature over a program can never be taken for one over anything else. */
+export const SIGNATURE_DOMAIN = Buffer.from('openclaw-program-v2\0', 'ascii');
 
-export type BytecodeErrorCode =
-  | 'BC_TOO_SHORT'
-  | 'BC_TOO_LARGE'
-  | 'BC_BAD_MAGIC'
-  | 'BC_BAD_VERSION'
-  | 'BC_BAD_LENGTH'
-  | 'BC_BAD_CHECKSUM'
-  | 'BC_WRONG_KEY'
-  | 'BC_BAD_SIGNATURE'
-  | 'BC_MALFORMED'
-  | 'BC_LIMIT';
+export const FLAG_UNSIGNED = 0x01;
+/** Only with FLAG_UNSIGNED: the output of a dry run, which nothing may seal. */
+export const FLAG_DRY_RUN = 0x02;
+const KNOWN_FLAGS = FLAG_UNSIGNED | FLAG_DRY_RUN;
 
-export class BytecodeError extends Error {
-  constructor(
-    readonly code: BytecodeErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'BytecodeError';
-  }
+export type ProgramKind = 'program' | 'clear';
+const KIND_CODES: Record<ProgramKind, number> = { program: 1, clear: 2 };
+export type TargetKind = 'agent' | 'group';
+const TARGET_CODES: Record<TargetKind | 'none', number> = { none: 0, agent: 1, group: 2 };
+
+export interface ProgramTarget {
+  kind: TargetKind;
+  /** An agent id or a group name (docs/agent-protocol.md's name pattern). */
+  name: string;
 }
 
-export interface ProgramBody {
-  /** Who made this program: the injection id (or another caller-chosen id). */
-  programId: string;
+/** What a signature binds a body to. In an unsigned file: empty key id and reload id, no target, zeros. */
+export interface Envelope {
+  keyId: string;
+  /** The body's program id; null for a clear. */
+  programId: string | null;
+  reloadId: string;
+  target: ProgramTarget | null;
+  /** Milliseconds since the epoch after which no agent accepts it. */
+  notAfterMs: number;
+  /** Rises strictly per agent: an agent accepts only a sequence above the last one it accepted. */
+  sequence: number;
+  /** SHA-256 of the body, hex. */
+  bodySha256: string;
+}
+
+export interface Container {
+  version: number;
+  kind: ProgramKind;
+  unsigned: boolean;
+  dryRun: boolean;
+  envelope: Envelope;
+  body: Buffer;
+  signature: Buffer;
+  /** What the signature covers, domain prefix included. */
+  signedMessage: Buffer;
+}
+
+export interface DecodedProgram {
+  container: Container;
+  /** null for a clear. */
+  programId: string | null;
   constants: Value[];
   instructions: Instruction[];
 }
 
-export interface ProgramHeader {
-  version: number;
+/** Framing for `encodeContainer`: the signature (or none, for an unsigned file) is added last. */
+export interface ContainerParts {
+  kind: ProgramKind;
   flags: number;
-  bodyLength: number;
-  keyId: string;
-  sha256: string;
-  signature: string;
+  envelope: Envelope;
+  body: Buffer;
 }
 
-export interface DecodedProgram extends ProgramBody {
-  header: ProgramHeader;
+function assertU64(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new BytecodeError('BC_LIMIT', `${what} must be a non-negative safe integer, got ${n}`);
 }
 
-/** First 8 bytes of SHA-256(key), hex: lets an agent say "signed with another key" without revealing it. */
-export function keyIdOf(key: Buffer): Buffer {
-  return createHash('sha256').update(key).digest().subarray(0, 8);
+function string8(value: string, maxBytes: number, what: string): Buffer {
+  const bytes = Buffer.from(value, 'utf8');
+  if (bytes.length > maxBytes) throw new BytecodeError('BC_LIMIT', `${what} of ${bytes.length} bytes is over the ${maxBytes}-byte bound`);
+  return Buffer.concat([Buffer.from([bytes.length]), bytes]);
 }
 
-function assertKey(key: Buffer): void {
-  if (key.length < MIN_SIGNING_KEY_BYTES) {
-    throw new BytecodeError('BC_LIMIT', `signing key must be at least ${MIN_SIGNING_KEY_BYTES} bytes, got ${key.length}`);
-  }
+function encodeEnvelope(envelope: Envelope): Buffer {
+  assertU64(envelope.notAfterMs, 'notAfterMs');
+  assertU64(envelope.sequence, 'sequence');
+  const numbers = Buffer.alloc(16);
+  numbers.writeBigUInt64BE(BigInt(envelope.notAfterMs), 0);
+  numbers.writeBigUInt64BE(BigInt(envelope.sequence), 8);
+  const sha = Buffer.from(envelope.bodySha256, 'hex');
+  if (sha.length !== SHA256_BYTES) throw new BytecodeError('BC_MALFORMED', 'bodySha256 must be 32 bytes of hex');
+  return Buffer.concat([
+    string8(envelope.keyId, MAX_KEY_ID_BYTES, 'key id'),
+    string8(envelope.programId ?? '', MAX_PROGRAM_ID_BYTES, 'program id'),
+    string8(envelope.reloadId, MAX_RELOAD_ID_BYTES, 'reload id'),
+    Buffer.from([TARGET_CODES[envelope.target?.kind ?? 'none']]),
+    string8(envelope.target?.name ?? '', MAX_TARGET_BYTES, 'target'),
+    numbers,
+    sha,
+  ]);
 }
 
-/** Serializes and signs a program. Same body and key always give the same bytes. */
-export function encodeProgram(body: ProgramBody, key: Buffer): Buffer {
-  assertKey(key);
-  const writer = new ByteWriter();
-  writer.string(body.programId, MAX_PROGRAM_ID_BYTES);
-  if (body.constants.length > MAX_CONSTANTS) {
-    throw new BytecodeError('BC_LIMIT', `too many constants: ${body.constants.length} > ${MAX_CONSTANTS}`);
-  }
-  writer.u32(body.constants.length);
-  for (const constant of body.constants) writer.value(constant);
-  if (body.instructions.length > MAX_INSTRUCTIONS) {
-    throw new BytecodeError('BC_LIMIT', `too many instructions: ${body.instructions.length} > ${MAX_INSTRUCTIONS}`);
-  }
-  writer.u32(body.instructions.length);
-  for (const instruction of body.instructions) writer.instruction(instruction);
-  const bodyBytes = writer.toBuffer();
-  if (HEADER_BYTES + bodyBytes.length > MAX_PROGRAM_BYTES) {
-    throw new BytecodeError('BC_TOO_LARGE', `program is ${HEADER_BYTES + bodyBytes.length} bytes, over the ${MAX_PROGRAM_BYTES}-byte bound`);
-  }
+/** The bytes a signature covers for these parts: the domain prefix, then everything before the signature. */
+export function signedMessageOf(parts: ContainerParts): Buffer {
+  return Buffer.concat([SIGNATURE_DOMAIN, framedWithoutSignature(parts)]);
+}
 
+function framedWithoutSignature(parts: ContainerParts): Buffer {
+  if ((parts.flags & ~KNOWN_FLAGS) !== 0) throw new BytecodeError('BC_MALFORMED', `unknown flags 0x${parts.flags.toString(16)}`);
+  if (parts.kind === 'clear' && parts.body.length > 0) throw new BytecodeError('BC_MALFORMED', 'a clear carries no body');
+  const envelope = encodeEnvelope(parts.envelope);
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header, 0);
   header.writeUInt16BE(FORMAT_VERSION, 4);
-  header.writeUInt16BE(0, 6);
-  header.writeUInt32BE(bodyBytes.length, 8);
-  keyIdOf(key).copy(header, 12);
-  createHash('sha256').update(bodyBytes).digest().copy(header, 20);
-  signatureOf(key, header, bodyBytes).copy(header, 52);
-  return Buffer.concat([header, bodyBytes]);
+  header.writeUInt8(KIND_CODES[parts.kind], 6);
+  header.writeUInt8(parts.flags, 7);
+  header.writeUInt32BE(envelope.length, 8);
+  header.writeUInt32BE(parts.body.length, 12);
+  const total = HEADER_BYTES + envelope.length + parts.body.length + SIGNATURE_BYTES;
+  if (total > MAX_PROGRAM_BYTES) throw new BytecodeError('BC_TOO_LARGE', `program is ${total} bytes, over the ${MAX_PROGRAM_BYTES}-byte bound`);
+  return Buffer.concat([header, envelope, parts.body]);
 }
 
-function signatureOf(key: Buffer, header: Buffer, body: Buffer): Buffer {
-  return createHmac('sha256', key).update(header.subarray(0, 52)).update(body).digest();
+/** The whole file; `signature` is the signer's output over signedMessageOf(parts), or absent for an unsigned file. */
+export function encodeContainer(parts: ContainerParts, signature?: Buffer): Buffer {
+  const sig = signature ?? Buffer.alloc(SIGNATURE_BYTES);
+  if (sig.length !== SIGNATURE_BYTES) throw new BytecodeError('BC_MALFORMED', `a signature is ${SIGNATURE_BYTES} bytes, got ${sig.length}`);
+  return Buffer.concat([framedWithoutSignature(parts), sig]);
 }
 
-/** Reads the header only, checking framing and checksum but not the signature. */
-export function readHeader(bytes: Buffer): ProgramHeader {
-  if (bytes.length < HEADER_BYTES) {
-    throw new BytecodeError('BC_TOO_SHORT', `program is ${bytes.length} bytes, shorter than the ${HEADER_BYTES}-byte header`);
-  }
-  if (bytes.length > MAX_PROGRAM_BYTES) {
-    throw new BytecodeError('BC_TOO_LARGE', `program is ${bytes.length} bytes, over the ${MAX_PROGRAM_BYTES}-byte bound`);
-  }
-  if (!bytes.subarray(0, 4).equals(MAGIC)) {
-    throw new BytecodeError('BC_BAD_MAGIC', 'not an OpenClaw program (magic is not "OCBC")');
-  }
-  const version = bytes.readUInt16BE(4);
-  if (version !== FORMAT_VERSION) {
-    throw new BytecodeError('BC_BAD_VERSION', `bytecode version ${version} is not supported (this reader knows ${FORMAT_VERSION})`);
-  }
-  const bodyLength = bytes.readUInt32BE(8);
-  if (HEADER_BYTES + bodyLength !== bytes.length) {
-    throw new BytecodeError(
-      'BC_BAD_LENGTH',
-      `header says the body is ${bodyLength} bytes but ${bytes.length - HEADER_BYTES} follow (truncated or padded file)`,
-    );
-  }
-  const body = bytes.subarray(HEADER_BYTES);
-  const sha256 = createHash('sha256').update(body).digest();
-  if (!sha256.equals(bytes.subarray(20, 52))) {
-    throw new BytecodeError('BC_BAD_CHECKSUM', 'body SHA-256 does not match the header (corrupted program)');
-  }
-  return {
-    version,
-    flags: bytes.readUInt16BE(6),
-    bodyLength,
-    keyId: bytes.subarray(12, 20).toString('hex'),
-    sha256: sha256.toString('hex'),
-    signature: bytes.subarray(52, 84).toString('hex'),
-  };
+export function sha256Hex(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Checks framing, checksum and signature, in that order, then decodes the body. */
-export function verifyProgram(bytes: Buffer, key: Buffer): DecodedProgram {
-  assertKey(key);
-  const header = readHeader(bytes);
-  if (header.keyId !== keyIdOf(key).toString('hex')) {
-    throw new BytecodeError('BC_WRONG_KEY', `program was signed with key ${header.keyId}, this reader holds key ${keyIdOf(key).toString('hex')}`);
-  }
-  const expected = signatureOf(key, bytes.subarray(0, HEADER_BYTES), bytes.subarray(HEADER_BYTES));
-  if (!timingSafeEqual(expected, bytes.subarray(52, 84))) {
-    throw new BytecodeError('BC_BAD_SIGNATURE', 'HMAC-SHA256 signature does not match: the program was not signed by the injector');
-  }
-  return { header, ...decodeBody(bytes.subarray(HEADER_BYTES)) };
+/**
+ * The compiler's output: an unsigned file that no agent accepts (BC_UNSIGNED). The injector takes its body and seals
+ * it for each agent (src/signing); a dry run's output carries FLAG_DRY_RUN, and nothing seals it.
+ */
+export function encodeUnsignedProgram(body: ProgramBody, options: { dryRun?: boolean } = {}): Buffer {
+  const bodyBytes = encodeBody(body);
+  return encodeContainer({
+    kind: 'program',
+    flags: FLAG_UNSIGNED | (options.dryRun ? FLAG_DRY_RUN : 0),
+    envelope: { keyId: '', programId: body.programId, reloadId: '', target: null, notAfterMs: 0, sequence: 0, bodySha256: sha256Hex(bodyBytes) },
+    body: bodyBytes,
+  });
 }
 
-/** Decodes without checking the signature: for the disassembler and tests, never for execution. */
-export function decodeUnverified(bytes: Buffer): DecodedProgram {
-  const header = readHeader(bytes);
-  return { header, ...decodeBody(bytes.subarray(HEADER_BYTES)) };
-}
-
-function decodeBody(body: Buffer): ProgramBody {
-  const reader = new ByteReader(body);
-  const programId = reader.string(MAX_PROGRAM_ID_BYTES);
-  const constantCount = reader.u32();
-  if (constantCount > MAX_CONSTANTS) throw new BytecodeError('BC_LIMIT', `too many constants: ${constantCount}`);
-  const constants: Value[] = [];
-  for (let i = 0; i < constantCount; i++) constants.push(reader.value(0));
-  const instructionCount = reader.u32();
-  if (instructionCount > MAX_INSTRUCTIONS) throw new BytecodeError('BC_LIMIT', `too many instructions: ${instructionCount}`);
-  const instructions: Instruction[] = [];
-  for (let i = 0; i < instructionCount; i++) instructions.push(reader.instruction(constants.length, instructionCount));
-  if (!reader.atEnd()) throw new BytecodeError('BC_MALFORMED', `${reader.remaining()} unexpected bytes after the last instruction`);
-  return { programId, constants, instructions };
-}
-
-class ByteWriter {
-  private readonly chunks: Buffer[] = [];
-
-  u8(n: number): void {
-    const b = Buffer.alloc(1);
-    b.writeUInt8(n);
-    this.chunks.push(b);
-  }
-  u16(n: number): void {
-    const b = Buffer.alloc(2);
-    b.writeUInt16BE(n);
-    this.chunks.push(b);
-  }
-  u32(n: number): void {
-    const b = Buffer.alloc(4);
-    b.writeUInt32BE(n);
-    this.chunks.push(b);
-  }
-  f64(n: number): void {
-    const b = Buffer.alloc(8);
-    b.writeDoubleBE(n);
-    this.chunks.push(b);
-  }
-  string(s: string, maxBytes = MAX_STRING_BYTES): void {
-    const bytes = Buffer.from(s, 'utf8');
-    if (bytes.length > maxBytes) throw new BytecodeError('BC_LIMIT', `string of ${bytes.length} bytes is over the ${maxBytes}-byte bound`);
-    this.u32(bytes.length);
-    this.chunks.push(bytes);
-  }
-  value(v: Value): void {
-    this.u8(v.tag);
-    switch (v.tag) {
-      case ValueTag.Number:
-      case ValueTag.Percent:
-      case ValueTag.Money:
-      case ValueTag.Duration:
-        this.f64(v.value);
-        return;
-      case ValueTag.String:
-      case ValueTag.Identifier:
-        this.string(v.value);
-        return;
-      case ValueTag.Boolean:
-        this.u8(v.value ? 1 : 0);
-        return;
-      case ValueTag.List:
-        if (v.items.length > MAX_LIST_ITEMS) throw new BytecodeError('BC_LIMIT', `list of ${v.items.length} items is over ${MAX_LIST_ITEMS}`);
-        this.u32(v.items.length);
-        for (const item of v.items) this.value(item);
-        return;
-      case ValueTag.Null:
-        return;
-    }
-  }
-  instruction(ins: Instruction): void {
-    this.u8(ins.op);
-    const layout = OPERAND_LAYOUT[ins.op];
-    if (ins.operands.length !== layout.length) {
-      throw new BytecodeError('BC_MALFORMED', `${Opcode[ins.op]} takes ${layout.length} operands, got ${ins.operands.length}`);
-    }
-    layout.forEach((width, i) => (width === 2 ? this.u16(ins.operands[i]) : this.u32(ins.operands[i])));
-  }
-  toBuffer(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-}
-
-const MAX_VALUE_DEPTH = 8;
-
-class ByteReader {
+class EnvelopeReader {
   private offset = 0;
   constructor(private readonly bytes: Buffer) {}
 
   private need(n: number): void {
-    if (this.offset + n > this.bytes.length) {
-      throw new BytecodeError('BC_MALFORMED', `unexpected end of body at byte ${this.offset} (needed ${n} more)`);
-    }
+    if (this.offset + n > this.bytes.length) throw new BytecodeError('BC_MALFORMED', `envelope ends early at byte ${this.offset}`);
   }
   u8(): number {
     this.need(1);
     return this.bytes.readUInt8(this.offset++);
   }
-  u16(): number {
-    this.need(2);
-    const n = this.bytes.readUInt16BE(this.offset);
-    this.offset += 2;
-    return n;
-  }
-  u32(): number {
-    this.need(4);
-    const n = this.bytes.readUInt32BE(this.offset);
-    this.offset += 4;
-    return n;
-  }
-  f64(): number {
-    this.need(8);
-    const n = this.bytes.readDoubleBE(this.offset);
-    this.offset += 8;
-    if (!Number.isFinite(n)) throw new BytecodeError('BC_MALFORMED', `non-finite number at byte ${this.offset - 8}`);
-    return n;
-  }
-  string(maxBytes = MAX_STRING_BYTES): string {
-    const length = this.u32();
-    if (length > maxBytes) throw new BytecodeError('BC_LIMIT', `string of ${length} bytes is over the ${maxBytes}-byte bound`);
+  string8(maxBytes: number, what: string): string {
+    const length = this.u8();
+    if (length > maxBytes) throw new BytecodeError('BC_LIMIT', `${what} of ${length} bytes is over the ${maxBytes}-byte bound`);
     this.need(length);
-    const s = this.bytes.toString('utf8', this.offset, this.offset + length);
+    const text = this.bytes.toString('utf8', this.offset, this.offset + length);
     this.offset += length;
-    return s;
+    return text;
   }
-  value(depth: number): Value {
-    if (depth > MAX_VALUE_DEPTH) throw new BytecodeError('BC_LIMIT', `values nested deeper than ${MAX_VALUE_DEPTH}`);
-    const tag = this.u8();
-    switch (tag) {
-      case ValueTag.Number:
-      case ValueTag.Percent:
-      case ValueTag.Money:
-      case ValueTag.Duration:
-        return { tag, value: this.f64() };
-      case ValueTag.String:
-      case ValueTag.Identifier:
-        return { tag, value: this.string() };
-      case ValueTag.Boolean:
-        return { tag, value: this.u8() !== 0 };
-      case ValueTag.List: {
-        const count = this.u32();
-        if (count > MAX_LIST_ITEMS) throw new BytecodeError('BC_LIMIT', `list of ${count} items is over ${MAX_LIST_ITEMS}`);
-        const items: Value[] = [];
-        for (let i = 0; i < count; i++) items.push(this.value(depth + 1));
-        return { tag, items };
-      }
-      case ValueTag.Null:
-        return { tag };
-      default:
-        throw new BytecodeError('BC_MALFORMED', `unknown value tag 0x${tag.toString(16)} at byte ${this.offset - 1}`);
-    }
+  u64(what: string): number {
+    this.need(8);
+    const n = this.bytes.readBigUInt64BE(this.offset);
+    this.offset += 8;
+    if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new BytecodeError('BC_MALFORMED', `${what} ${n} is over the largest safe integer`);
+    return Number(n);
   }
-  instruction(constantCount: number, instructionCount: number): Instruction {
-    const at = this.offset;
-    const op = this.u8();
-    const layout = OPERAND_LAYOUT[op as Opcode];
-    if (!layout) throw new BytecodeError('BC_MALFORMED', `unknown opcode 0x${op.toString(16)} at byte ${at}`);
-    const operands = layout.map((width) => (width === 2 ? this.u16() : this.u32()));
-    checkOperands(op as Opcode, operands, constantCount, instructionCount, at);
-    return { op: op as Opcode, operands };
+  raw(n: number): Buffer {
+    this.need(n);
+    const out = this.bytes.subarray(this.offset, this.offset + n);
+    this.offset += n;
+    return out;
   }
   atEnd(): boolean {
     return this.offset === this.bytes.length;
   }
-  remaining(): number {
-    return this.bytes.length - this.offset;
-  }
 }
 
-function checkOperands(op: Opcode, operands: number[], constantCount: number, instructionCount: number, at: number): void {
-  const fail = (what: string) => {
-    throw new BytecodeError('BC_MALFORMED', `${Opcode[op]} at byte ${at}: ${what}`);
+function decodeEnvelope(bytes: Buffer, kind: ProgramKind): Envelope {
+  const reader = new EnvelopeReader(bytes);
+  const keyId = reader.string8(MAX_KEY_ID_BYTES, 'key id');
+  const programId = reader.string8(MAX_PROGRAM_ID_BYTES, 'program id');
+  const reloadId = reader.string8(MAX_RELOAD_ID_BYTES, 'reload id');
+  const targetCode = reader.u8();
+  const targetName = reader.string8(MAX_TARGET_BYTES, 'target');
+  const notAfterMs = reader.u64('notAfterMs');
+  const sequence = reader.u64('sequence');
+  const bodySha256 = reader.raw(SHA256_BYTES).toString('hex');
+  if (!reader.atEnd()) throw new BytecodeError('BC_MALFORMED', 'unexpected bytes after the envelope');
+  const targetKind = (Object.keys(TARGET_CODES) as (TargetKind | 'none')[]).find((k) => TARGET_CODES[k] === targetCode);
+  if (targetKind === undefined) throw new BytecodeError('BC_MALFORMED', `unknown target kind ${targetCode}`);
+  if (kind === 'clear' && programId !== '') throw new BytecodeError('BC_MALFORMED', 'a clear names no program');
+  return {
+    keyId,
+    programId: kind === 'clear' ? null : programId,
+    reloadId,
+    target: targetKind === 'none' ? null : { kind: targetKind, name: targetName },
+    notAfterMs,
+    sequence,
+    bodySha256,
   };
-  switch (op) {
-    case Opcode.PushConst:
-    case Opcode.LoadVar:
-      if (operands[0] >= constantCount) fail(`constant #${operands[0]} does not exist (${constantCount} constants)`);
-      return;
-    case Opcode.Directive:
-      if (operands[0] >= constantCount) fail(`constant #${operands[0]} does not exist (${constantCount} constants)`);
-      return;
-    case Opcode.Jump:
-    case Opcode.JumpIfFalse:
-      // A jump may land one past the end, which halts.
-      if (operands[0] > instructionCount) fail(`jump target ${operands[0]} is past the end (${instructionCount} instructions)`);
-      return;
-    default:
-      return;
+}
+
+/**
+ * Checks the framing and the body's checksum and splits the file into its parts; checks no signature.
+ * Codes: BC_TOO_SHORT, BC_TOO_LARGE, BC_BAD_MAGIC, BC_BAD_VERSION, BC_BAD_LENGTH, BC_MALFORMED, BC_LIMIT, BC_BAD_CHECKSUM.
+ */
+export function readContainer(bytes: Buffer): Container {
+  if (bytes.length > MAX_PROGRAM_BYTES) {
+    throw new BytecodeError('BC_TOO_LARGE', `program is ${bytes.length} bytes, over the ${MAX_PROGRAM_BYTES}-byte bound`);
   }
+  if (bytes.length < 6) throw new BytecodeError('BC_TOO_SHORT', `program is ${bytes.length} bytes, shorter than any header`);
+  if (!bytes.subarray(0, 4).equals(MAGIC)) throw new BytecodeError('BC_BAD_MAGIC', 'not an OpenClaw program (magic is not "OCBC")');
+  const version = bytes.readUInt16BE(4);
+  if (version !== FORMAT_VERSION) {
+    throw new BytecodeError('BC_BAD_VERSION', `bytecode version ${version} is not supported (this reader knows ${FORMAT_VERSION})`);
+  }
+  if (bytes.length < HEADER_BYTES + SIGNATURE_BYTES) {
+    throw new BytecodeError('BC_TOO_SHORT', `program is ${bytes.length} bytes, shorter than header and signature (${HEADER_BYTES + SIGNATURE_BYTES})`);
+  }
+  const kindCode = bytes.readUInt8(6);
+  const kind = (Object.keys(KIND_CODES) as ProgramKind[]).find((k) => KIND_CODES[k] === kindCode);
+  if (kind === undefined) throw new BytecodeError('BC_MALFORMED', `unknown program kind ${kindCode}`);
+  const flags = bytes.readUInt8(7);
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new BytecodeError('BC_MALFORMED', `unknown flags 0x${flags.toString(16)}`);
+  const envelopeLength = bytes.readUInt32BE(8);
+  const bodyLength = bytes.readUInt32BE(12);
+  if (envelopeLength > MAX_ENVELOPE_BYTES) throw new BytecodeError('BC_LIMIT', `envelope of ${envelopeLength} bytes is over ${MAX_ENVELOPE_BYTES}`);
+  const expected = HEADER_BYTES + envelopeLength + bodyLength + SIGNATURE_BYTES;
+  if (expected !== bytes.length) {
+    throw new BytecodeError('BC_BAD_LENGTH', `header says the file is ${expected} bytes but it is ${bytes.length} (truncated or padded file)`);
+  }
+  const bodyStart = HEADER_BYTES + envelopeLength;
+  const envelope = decodeEnvelope(bytes.subarray(HEADER_BYTES, bodyStart), kind);
+  const body = bytes.subarray(bodyStart, bodyStart + bodyLength);
+  if (kind === 'clear' && body.length > 0) throw new BytecodeError('BC_MALFORMED', 'a clear carries no body');
+  if (sha256Hex(body) !== envelope.bodySha256) throw new BytecodeError('BC_BAD_CHECKSUM', 'body SHA-256 does not match the envelope (corrupted program)');
+  const unsigned = (flags & FLAG_UNSIGNED) !== 0;
+  return {
+    version,
+    kind,
+    unsigned,
+    dryRun: (flags & FLAG_DRY_RUN) !== 0,
+    envelope,
+    body,
+    signature: bytes.subarray(bytes.length - SIGNATURE_BYTES),
+    signedMessage: Buffer.concat([SIGNATURE_DOMAIN, bytes.subarray(0, bytes.length - SIGNATURE_BYTES)]),
+  };
+}
+
+/** A container's body decoded; its program id must be the envelope's. A clear decodes to no instructions. */
+export function decodeContainer(container: Container): DecodedProgram {
+  if (container.kind === 'clear') return { container, programId: null, constants: [], instructions: [] };
+  const body = decodeBody(container.body);
+  if (body.programId !== container.envelope.programId) {
+    throw new BytecodeError('BC_MALFORMED', `the envelope names program ${JSON.stringify(container.envelope.programId)}, the body ${JSON.stringify(body.programId)}`);
+  }
+  return { container, ...body };
+}
+
+/** Framing, checksum and body, without any signature check: for the disassembler and tests, never for execution. */
+export function decodeUnverified(bytes: Buffer): DecodedProgram {
+  return decodeContainer(readContainer(bytes));
 }

@@ -1,4 +1,4 @@
-// The instruction set and value model of bytecode v1, shared by the compiler, the disassembler and the agent VM.
+// The instruction set and value model of bytecode (its body encoding is unchanged since v1), shared by the compiler, the disassembler and the agent VM.
 
 /** Type tag of a constant or runtime value. Stable on the wire: never renumber. */
 export enum ValueTag {

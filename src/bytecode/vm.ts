@@ -1,4 +1,4 @@
-// The bytecode v1 interpreter: a small stack machine with a step limit and a wall-clock limit, and no eval.
+// The bytecode interpreter: a small stack machine with a step limit and a wall-clock limit, and no eval.
 import { applyBinary, applyUnary, ArithError, BinaryOpcode, formatValue } from './arith';
 import { Instruction, Opcode, Value, ValueTag } from './instructions';
 import type { ProgramBody } from './format';

@@ -1,7 +1,8 @@
-// What a CLI command may touch: output streams, files, stdin and the signing key, injected so tests run in-process.
+// What a CLI command may touch: output streams, files, stdin and the trusted public keys, injected so tests run in-process.
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../config';
-import { loadSigningKey } from '../shared/signing-key';
+import { loadTrustedKeys } from '../shared/signing-key';
+import type { TrustedKeys } from '../signing/keys';
 import { safeSink } from './terminal-text';
 
 export interface TextSink {
@@ -20,8 +21,10 @@ export interface CliIo {
   readFile(path: string): Promise<string>;
   /** Reads all of stdin, up to maxBytes; more than that is an error. */
   readStdin(maxBytes: number): Promise<string>;
-  /** The HMAC key shared with the agents; loaded on demand because not every command needs it. */
-  signingKey(): Buffer;
+  /** Reads a file's bytes (a program file for `compile --bytecode`). */
+  readBinaryFile?(path: string): Promise<Buffer>;
+  /** Public keys a program's signature is checked against; loaded on demand because not every command needs them. */
+  trustedKeys(): TrustedKeys;
   /** Environment the gateway commands read (OPENCLAW_GATEWAY_URL, OPENCLAW_API_TOKEN); absent means none. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Waits between status polls (`--watch`); tests may shorten it. */
@@ -55,14 +58,15 @@ async function readStdin(maxBytes: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The real process: console streams (control characters in what they print escaped), the filesystem, the signing key. */
+/** The real process: console streams (control characters in what they print escaped), the filesystem, the trusted public keys. */
 export function processIo(): CliIo {
   return {
     stdout: safeSink(process.stdout),
     stderr: safeSink(process.stderr),
     readFile: (path) => readFile(path, 'utf8'),
     readStdin,
-    signingKey: () => loadSigningKey(loadConfig()).key,
+    readBinaryFile: (path) => readFile(path),
+    trustedKeys: () => loadTrustedKeys(loadConfig()),
     env: process.env,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };

@@ -1,5 +1,7 @@
-// The DSL compiler: source + context → parse → check/fold → bytecode v1, signed. Pure, never throws.
-import { BytecodeError, encodeProgram, MIN_SIGNING_KEY_BYTES } from '../bytecode/format';
+// The DSL compiler: source + context → parse → check/fold → bytecode v2, unsigned. Pure, never throws.
+// It signs nothing: the injector seals the body for each agent where it stages it (src/signing, docs/security.md).
+import { BytecodeError, encodeUnsignedProgram } from '../bytecode/format';
+import { DRY_RUN_PROGRAM_ID } from '../signing/seal';
 import { DEFAULT_DIRECTIVES, DirectiveCatalogue } from './catalogue';
 import { check, DirectiveSummary } from './check';
 import { isRecord } from './context';
@@ -25,8 +27,11 @@ export * from './limits';
 export interface CompileOptions {
   /** Written into the bytecode: the injection id, or another caller-chosen id (at most 128 UTF-8 bytes). */
   programId: string;
-  /** HMAC-SHA256 key shared with the agents. */
-  signingKey: Buffer;
+  /**
+   * Marks the output as a dry run's (FLAG_DRY_RUN), which the injector never seals. The program id `dry-run` is
+   * always one. Either way the output is unsigned and every agent refuses it (BC_UNSIGNED).
+   */
+  dryRun?: boolean;
   /** The directives the agents implement; DEFAULT_DIRECTIVES when omitted. */
   directives?: DirectiveCatalogue;
   /** Constant folding and dead-branch removal; default true. Checks and rollout are the same either way. */
@@ -35,6 +40,7 @@ export interface CompileOptions {
 
 export interface CompileResult {
   ok: boolean;
+  /** The unsigned v2 file: the body the injector seals per agent (sealCompiled), or a dry run's listing. */
   bytecode: Buffer | null;
   rollout: RolloutSettings | null;
   directives: DirectiveSummary[];
@@ -58,12 +64,10 @@ export function compile(source: string, context: Record<string, unknown> | undef
 function compileChecked(source: unknown, context: unknown, options: unknown): CompileResult {
   if (typeof source !== 'string') return failed([diagnosticAt('INVALID_INPUT', 'the source must be a string')]);
   if (context !== undefined && !isRecord(context)) return failed([diagnosticAt('INVALID_INPUT', 'the context must be a JSON object')]);
-  if (!isRecord(options) || typeof options.programId !== 'string' || !Buffer.isBuffer(options.signingKey)) {
-    return failed([diagnosticAt('INVALID_INPUT', 'options need a programId string and a signingKey Buffer')]);
+  if (!isRecord(options) || typeof options.programId !== 'string') {
+    return failed([diagnosticAt('INVALID_INPUT', 'options need a programId string')]);
   }
-  if (options.signingKey.length < MIN_SIGNING_KEY_BYTES) {
-    return failed([diagnosticAt('INVALID_INPUT', `the signing key must be at least ${MIN_SIGNING_KEY_BYTES} bytes`)]);
-  }
+  const dryRun = options.dryRun === true || options.programId === DRY_RUN_PROGRAM_ID;
   const catalogue = isRecord(options.directives) ? (options.directives as DirectiveCatalogue) : DEFAULT_DIRECTIVES;
   const optimize = options.optimize !== false;
 
@@ -96,7 +100,7 @@ function compileChecked(source: unknown, context: unknown, options: unknown): Co
   const diagnostics = [...checked.diagnostics, ...generated.diagnostics];
   if (generated.diagnostics.length > 0) return failed(diagnostics, checked.directives);
   try {
-    const bytecode = encodeProgram(generated.body, options.signingKey);
+    const bytecode = encodeUnsignedProgram(generated.body, { dryRun });
     return { ok: true, bytecode, rollout: checked.rollout, directives: checked.directives, diagnostics };
   } catch (err) {
     if (!(err instanceof BytecodeError)) throw err;

@@ -62,6 +62,8 @@ export interface CurrentProgramRef {
   programId: string | null;
   reloadId: string | null;
   sha256: string | null;
+  /** The highest envelope sequence the agent says it accepted; null when it names none. */
+  sequence: number | null;
 }
 
 export interface AgentSnapshot {
@@ -227,7 +229,7 @@ export function createAgentChannel(adapter: DockerAdapter): AgentChannel {
     const read = await adapter.readFile(containerId, CURRENT_PATH, MAX_CURRENT_BYTES);
     if (!read.found) return null;
     const current = parseCurrent(read.content.toString('utf8'));
-    return current ? { programId: current.programId, reloadId: current.reloadId, sha256: current.sha256 } : null;
+    return current ? { programId: current.programId, reloadId: current.reloadId, sha256: current.sha256, sequence: current.sequence ?? null } : null;
   };
 
   return {

@@ -23,7 +23,8 @@ export interface SwarmUpOptions {
   group?: string;
   /** Agent ids are `<prefix>-<n>`, n from 1; container names `openclaw-agent-<prefix>-<n>`. */
   prefix: string;
-  signingKey: Buffer;
+  /** OPENCLAW_TRUSTED_KEYS for every agent: `kid:base64` public keys (agentTrustedKeysText). Never a private key. */
+  trustedKeys: string;
   image?: string;
   memoryBytes?: number;
   extraLabels?: Record<string, string>;
@@ -104,7 +105,7 @@ export function createSwarmManager(connection: DockerConnectionOptions): SwarmMa
             },
             Env: Object.entries({
               ...options.extraEnv,
-              OPENCLAW_SIGNING_KEY: options.signingKey.toString('hex'),
+              OPENCLAW_TRUSTED_KEYS: options.trustedKeys,
               OPENCLAW_AGENT_ID: agentId,
               ...(options.group ? { OPENCLAW_AGENT_GROUP: options.group } : {}),
             }).map(([k, v]) => `${k}=${v}`),

@@ -28,7 +28,7 @@ export interface GatewayDeps {
   apiTokens: readonly ApiTokenGrant[];
   logger: Logger;
   injections: InjectionService;
-  /** The gateway's compiler, signing with a throwaway key (program-check.ts): it holds no production key. */
+  /** The gateway's compiler (program-check.ts): its output is unsigned, and it holds no signing key. */
   programs: ProgramChecker;
   /** POST /compile's "targets it would hit", asked of the workers. */
   targets: TargetResolver;

@@ -1,18 +1,12 @@
 // Compiles programs at the gateway: the check before a start (a bad program is a 400 listing every diagnostic) and the
-// POST /compile dry run. The one place the gateway calls the compiler and the bytecode reader, so a change of signature
-// scheme touches only this file. It signs with a key drawn at random per process and never stored: no agent trusts it,
-// so nothing the gateway compiles can run anywhere. The production key lives only with the workers.
-import { randomBytes } from 'node:crypto';
+// POST /compile dry run. The one place the gateway calls the compiler and the bytecode reader. The compiler's output is
+// unsigned (agents accept only programs a worker sealed for them), and the gateway holds no signing key: nothing it
+// compiles can run anywhere. The private key lives only with the workers.
 import { disassemble } from '../bytecode/disassemble';
 import { compile, CompileResult, Diagnostic } from '../compiler';
 import { ApiError } from './errors';
 
 export type CompiledOk = CompileResult & { ok: true; bytecode: Buffer; rollout: NonNullable<CompileResult['rollout']> };
-
-/** Bytes of the throwaway key; the compiler's minimum is 16. */
-export const DRY_RUN_KEY_BYTES = 32;
-/** Written above a dry run's disassembly, so that a copy of it says what it is. */
-export const DRY_RUN_NOTE = '; dry run: signed with a throwaway key of this gateway process that no agent trusts';
 
 /** What a client sees of a diagnostic: enough to put a caret under the problem. */
 export function diagnosticView(d: Diagnostic) {
@@ -29,17 +23,16 @@ export function diagnosticView(d: Diagnostic) {
 }
 
 export interface ProgramChecker {
-  /** Compiles, or throws 400 COMPILE_FAILED with every diagnostic. The bytecode is signed with the throwaway key. */
-  compileOrReject(source: string, context: Record<string, unknown>, programId: string): CompiledOk;
-  /** Disassembly of bytecode this checker compiled (its signature checked against the throwaway key). */
+  /** Compiles, or throws 400 COMPILE_FAILED with every diagnostic. The bytecode is unsigned. */
+  compileOrReject(source: string, context: Record<string, unknown>, options: { programId: string; dryRun?: boolean }): CompiledOk;
+  /** Disassembly of bytecode this checker compiled; its listing says it is unsigned. */
   disassemble(bytecode: Buffer): string;
 }
 
 export function createProgramChecker(): ProgramChecker {
-  const throwawayKey = randomBytes(DRY_RUN_KEY_BYTES);
   return {
-    compileOrReject(source, context, programId) {
-      const result = compile(source, context, { programId, signingKey: throwawayKey });
+    compileOrReject(source, context, options) {
+      const result = compile(source, context, options);
       if (!result.ok || !result.bytecode || !result.rollout) {
         const errors = result.diagnostics.filter((d) => d.severity === 'error');
         const first = errors[0] ?? result.diagnostics[0];
@@ -49,7 +42,7 @@ export function createProgramChecker(): ProgramChecker {
       return result as CompiledOk;
     },
     disassemble(bytecode) {
-      return `${DRY_RUN_NOTE}\n${disassemble(bytecode, { key: throwawayKey })}`;
+      return disassemble(bytecode);
     },
   };
 }

@@ -290,12 +290,14 @@ export function renderSkillBundle(bytecode: Buffer, options: RenderOptions): Ski
     if (!(err instanceof BytecodeError)) throw err;
     throw new SkillBundleError('BUNDLE_BAD_BYTECODE', `the program cannot be read: ${err.message}`, { cause: err });
   }
+  if (program.programId === null) throw new SkillBundleError('BUNDLE_BAD_BYTECODE', 'the file is a clear, not a program: a clear removes the skill, it is not rendered');
+  const programIdText: string = program.programId;
   const catalogue = options.catalogue ?? DEFAULT_DIRECTIVES;
   const steps = new Decompiler(program).steps();
   const names = directiveNames(steps);
   const requiredBins = names.includes('SIMULATE_FAILURE') ? [SIMULATED_FAILURE_BIN] : [];
 
-  const programId = literal(program.programId);
+  const programId = literal(programIdText);
   const summary = names.length > 0 ? names.join(', ') : 'no directives';
   // The revision (bytecode digest) is in the description, so the description the gateway reports names the revision it read.
   const revision = sha256(bytecode).slice(0, REVISION_CHARS);
@@ -329,8 +331,10 @@ export function renderSkillBundle(bytecode: Buffer, options: RenderOptions): Ski
     '## Provenance',
     '',
     `- Program id: \`${programId}\``,
-    `- Bytecode: \`${BYTECODE_FILE}\` beside this file (bytecode v${program.header.version}, ${bytecode.length} bytes, sha256 \`${sha256(bytecode)}\`)`,
-    `- Signed with key id \`${program.header.keyId}\`. OpenClaw does not check this signature; it records where the skill came from.`,
+    `- Bytecode: \`${BYTECODE_FILE}\` beside this file (bytecode v${program.container.version}, ${bytecode.length} bytes, sha256 \`${sha256(bytecode)}\`)`,
+    program.container.unsigned
+      ? '- Unsigned (as the compiler wrote it). OpenClaw does not check signatures; this records where the skill came from.'
+      : `- Sealed with key id \`${program.container.envelope.keyId}\` for reload \`${program.container.envelope.reloadId}\`. OpenClaw does not check this signature; it records where the skill came from.`,
     `- Managed by the injector (\`${MANIFEST_FILE}\`): do not edit by hand, the next injection replaces it.`,
     '',
   );
@@ -346,7 +350,7 @@ export function renderSkillBundle(bytecode: Buffer, options: RenderOptions): Ski
     managedBy: MANAGED_BY,
     formatVersion: BUNDLE_FORMAT_VERSION,
     skillName,
-    programId: program.programId,
+    programId: programIdText,
     reloadId: options.reloadId,
     bytecodeSha256: sha256(bytecode),
     skillSha256: sha256(skillMd),

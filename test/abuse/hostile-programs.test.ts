@@ -2,9 +2,10 @@
 // stays in place (its program.bc bytes and its CURRENT), read back from the container itself.
 import { randomBytes } from 'node:crypto';
 import { Opcode } from '../../src/bytecode/instructions';
-import { encodeProgram } from '../../src/bytecode/format';
+import { encodeBody } from '../../src/bytecode/format';
 import { reloadAndTrace, startAgents, TestAgents } from '../support/agents';
-import { buildProgram, REDUCE_15, text } from '../support/programs';
+import { buildProgram, REDUCE_15, TestDirective, text } from '../support/programs';
+import { sealBody } from '../support/signing';
 
 const LOG_PATH = '/app/logs/execution.log';
 const STAGED_GONE_TIMEOUT_MS = 10_000;
@@ -19,11 +20,12 @@ afterAll(async () => {
 });
 
 const uniqueId = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+const sealed = (reloadId: string, directives: TestDirective[]) => buildProgram(directives, { key: swarm.signingKey, agentId: swarm.agents[0].agentId, reloadId });
 
 /** Puts a known good program in place and returns its id and bytes. */
 async function goodProgram(): Promise<{ id: string; bytes: Buffer }> {
   const id = uniqueId('good');
-  const bytes = buildProgram(id, [REDUCE_15], swarm.signingKey);
+  const bytes = await sealed(id, [REDUCE_15]);
   const { trace } = await reloadAndTrace(swarm.channel, swarm.agents[0].containerId, id, bytes);
   expect(trace.final).toMatchObject({ status: 'completed', programId: id });
   return { id, bytes };
@@ -48,7 +50,7 @@ describe('hostile programs against a real agent', () => {
   it('refuses a truncated program file (BC_BAD_LENGTH) and keeps the old program', async () => {
     const good = await goodProgram();
     const id = uniqueId('truncated');
-    const whole = buildProgram(id, [REDUCE_15, REDUCE_15], swarm.signingKey);
+    const whole = await sealed(id, [REDUCE_15, REDUCE_15]);
     const { trace } = await reloadAndTrace(swarm.channel, swarm.agents[0].containerId, id, whole.subarray(0, whole.length - 7));
     expect(trace.final).toMatchObject({ status: 'error', error: { code: 'BC_BAD_LENGTH' } });
     await expectStillRunning(good);
@@ -74,7 +76,7 @@ describe('hostile programs against a real agent', () => {
   it('stops a program that loops forever at its step limit and puts the old program back', async () => {
     const good = await goodProgram();
     const id = uniqueId('loop');
-    const loop = encodeProgram({ programId: id, constants: [], instructions: [{ op: Opcode.Jump, operands: [0] }] }, swarm.signingKey);
+    const loop = await sealBody(encodeBody({ programId: id, constants: [], instructions: [{ op: Opcode.Jump, operands: [0] }] }), { key: swarm.signingKey, agentId: swarm.agents[0].agentId, reloadId: id });
     const { trace } = await reloadAndTrace(swarm.channel, swarm.agents[0].containerId, id, loop);
     expect(trace.final).toMatchObject({ status: 'error', error: { code: 'VM_STEP_LIMIT' }, revertedTo: good.id });
     await expectStillRunning(good);
@@ -83,7 +85,7 @@ describe('hostile programs against a real agent', () => {
   it('puts the old program back when a directive of the new one fails while running', async () => {
     const good = await goodProgram();
     const id = uniqueId('failing');
-    const failing = buildProgram(id, [{ name: 'SIMULATE_FAILURE', params: { MESSAGE: text('hostile') } }], swarm.signingKey);
+    const failing = await sealed(id, [{ name: 'SIMULATE_FAILURE', params: { MESSAGE: text('hostile') } }]);
     const { trace } = await reloadAndTrace(swarm.channel, swarm.agents[0].containerId, id, failing);
     expect(trace.final).toMatchObject({ status: 'error', error: { code: 'VM_DIRECTIVE_FAILED' }, revertedTo: good.id });
     await expectStillRunning(good);

@@ -91,7 +91,7 @@ describe('what the CLI prints from agents and the gateway', () => {
       for (const json of [false, true]) {
         const out = stream(80, false);
         const err = stream(80, false);
-        const io: CliIo = { stdout: safeSink(out), stderr: safeSink(err), readFile: async () => '', readStdin: async () => '', signingKey: () => Buffer.alloc(32), env: {} };
+        const io: CliIo = { stdout: safeSink(out), stderr: safeSink(err), readFile: async () => '', readStdin: async () => '', trustedKeys: () => new Map(), env: {} };
         expect(await main(['status', ID, '--url', gateway.url, ...(json ? ['--json'] : [])], io)).toBe(0);
         expect(out.text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
         if (json) expect((JSON.parse(out.text) as InjectionView).agents.items[0].error).toBe(hostile);

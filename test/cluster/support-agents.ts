@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { LABEL_GROUP } from '../../src/agent/protocol';
 import { AgentChannel, createAgentChannel, createDockerAdapter, DockerAdapter } from '../../src/docker';
 import { createSwarmManager } from '../../src/docker/agent-swarm';
+import { formatTrustedKey } from '../../src/signing/keys';
 import { dockerodeFor } from '../../src/docker/dockerode-adapter';
 import { engines } from '../../scripts/cluster/injector';
 import { ensureAgentImage, TEST_LABEL, waitUntilReady } from '../support/agents';
@@ -36,7 +37,7 @@ export async function startClusterAgents(name: string, perEngine: number): Promi
         group,
         image,
         prefix: `${group}-${engine.hostName}`,
-        signingKey: cluster.signingKey,
+        trustedKeys: formatTrustedKey(cluster.signingKey.keyId, cluster.signingKey.publicKey),
         extraLabels: { [TEST_LABEL]: '1' },
       });
       await waitUntilReady(docker, up.map((a) => a.containerId));

@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import type { InjectionView } from '../../src/gateway/injection-service';
 import { certificatePaths } from '../../scripts/cluster/certs';
 import { clusterPaths, ClusterSettings, loadClusterSettings } from '../../scripts/cluster/settings';
+import { clusterSigningKeyText } from '../../scripts/cluster/injector';
+import { parseSigningKey } from '../../src/signing/keys';
 
 /** Away from the script's own default (17000) and from the dev server's 7233, so a running cluster is left alone. */
 export const CLUSTER_TEST_PORT_BASE = 27_000;
@@ -44,7 +46,7 @@ export function testCluster() {
     frontendAddress: `127.0.0.1:${settings.ports.frontendGrpc}`,
     gatewayUrl: `http://127.0.0.1:${settings.ports.gateway}`,
     apiToken: secret('api-token'),
-    signingKey: Buffer.from(secret('signing-key'), 'hex'),
+    signingKey: parseSigningKey(clusterSigningKeyText(secret('signing-key'))),
   };
 }
 

@@ -1,7 +1,10 @@
-// Shared inputs for the compiler tests: a fixed key, the seed's programs and a compile helper.
+// Shared inputs for the compiler tests: a fixed Ed25519 key pair, the seed's programs and a compile helper.
 import { compile, CompileResult } from '../../src/compiler';
+import { parseSigningKey, TrustedKeys } from '../../src/signing/keys';
 
-export const TEST_KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
+/** A fixed key pair (seed 00 11 22 … ff), so sealed test output is the same bytes on every run. */
+export const TEST_KEY = parseSigningKey(`test-key:${Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex').toString('base64')}`);
+export const TEST_TRUSTED_KEYS: TrustedKeys = new Map([[TEST_KEY.keyId, TEST_KEY.publicKey]]);
 export const SEED_CONTEXT = { deadline: '2h', budget: 500 };
 
 /** The programs the seed sends, exactly as written there. */
@@ -17,7 +20,7 @@ export const SEED_PROGRAMS = {
 };
 
 export function compileTest(source: string, context?: Record<string, unknown>, optimize = true): CompileResult {
-  return compile(source, context, { programId: 'test-program', signingKey: TEST_KEY, optimize });
+  return compile(source, context, { programId: 'test-program', optimize });
 }
 
 /** `WHEN c {} ELSE WHEN c {} …`: `links` WHENs on one line, each on `condition`, a directive in the last. */

@@ -1,14 +1,17 @@
 // Property tests: the compiler never throws or hangs, is deterministic, round-trips, and folding preserves meaning.
 import fc from 'fast-check';
 import { formatValue } from '../../src/bytecode/arith';
-import { decodeUnverified, encodeProgram, verifyProgram } from '../../src/bytecode/format';
+import { decodeContainer, decodeUnverified, encodeUnsignedProgram } from '../../src/bytecode/format';
 import { Value, ValueTag } from '../../src/bytecode/instructions';
 import { runProgram } from '../../src/bytecode/vm';
 import { check } from '../../src/compiler/check';
 import { DEFAULT_DIRECTIVES } from '../../src/compiler/catalogue';
 import { generate } from '../../src/compiler/codegen';
 import { parseProgram } from '../../src/compiler/grammar';
-import { compileTest, TEST_KEY } from './fixtures';
+import { sealProgram } from '../../src/signing/seal';
+import { createLocalSigner } from '../../src/signing/signer';
+import { verifySignature } from '../../src/signing/verify';
+import { compileTest, TEST_KEY, TEST_TRUSTED_KEYS } from './fixtures';
 
 /** A compile of a bounded input that takes longer than this counts as a hang. */
 const MAX_COMPILE_MS = 2_000;
@@ -152,17 +155,22 @@ describe('compiler properties', () => {
     );
   });
 
-  it('reading the bytecode back gives the instructions and constants that were written', () => {
-    fc.assert(
-      fc.property(validProgram, fc.boolean(), (source, optimize) => {
+  it('reading the bytecode back gives the instructions and constants that were written, unsigned and sealed', async () => {
+    const envelope = { reloadId: 'r-1', target: { kind: 'agent' as const, name: 'agent-1' }, notAfterMs: 1_900_000_000_000, sequence: 7 };
+    await fc.assert(
+      fc.asyncProperty(validProgram, fc.boolean(), async (source, optimize) => {
         const parsed = parseProgram(source);
         if (!parsed.ok) throw new Error('generated program did not parse');
         const checked = check(parsed.program.statements, CONTEXT, DEFAULT_DIRECTIVES, optimize);
         const { body } = generate('test-program', checked.statements);
-        const bytes = encodeProgram(body, TEST_KEY);
-        const decoded = verifyProgram(bytes, TEST_KEY);
+        const bytes = encodeUnsignedProgram(body);
+        const decoded = decodeUnverified(bytes);
         expect({ programId: decoded.programId, constants: decoded.constants, instructions: decoded.instructions }).toEqual(body);
-        expect(encodeProgram(decodeUnverified(bytes), TEST_KEY).equals(bytes)).toBe(true);
+        const sealed = await sealProgram(decoded.container.body, envelope, createLocalSigner(TEST_KEY));
+        const opened = decodeContainer(verifySignature(sealed, TEST_TRUSTED_KEYS));
+        expect({ programId: opened.programId, constants: opened.constants, instructions: opened.instructions }).toEqual(body);
+        // Ed25519 is deterministic: the same body and envelope always seal to the same bytes.
+        expect((await sealProgram(opened.container.body, envelope, createLocalSigner(TEST_KEY))).equals(sealed)).toBe(true);
       }),
       { numRuns: 200 },
     );
@@ -198,7 +206,8 @@ async function runAndRecord(bytes: Buffer, vars: { agent_id: string; group: stri
     uptime: { tag: ValueTag.Duration, value: vars.uptime },
   };
   const calls: string[] = [];
-  await runProgram(verifyProgram(bytes, TEST_KEY), {
+  const decoded = decodeUnverified(bytes);
+  await runProgram({ programId: decoded.programId ?? '', constants: decoded.constants, instructions: decoded.instructions }, {
     variable: (name) => values[name],
     handler: () => (call) => {
       calls.push(`${call.name} ${call.amount ? formatValue(call.amount) : '-'} ${JSON.stringify(Object.entries(call.params).map(([k, v]) => [k, formatValue(v)]))}`);

@@ -17,7 +17,7 @@ const COMPOSE_FILE = path.join(ROOT, 'docker-compose.temporal.yml');
 const COMPOSE_TIMEOUT_MS = 30_000;
 const COMPOSE_OUTPUT_MAX_BYTES = 1024 * 1024;
 /** The values the compose file requires (`${VAR:?…}`); anything valid will do for validation. */
-const REQUIRED_ENV = { OPENCLAW_SIGNING_KEY: '00112233445566778899aabbccddeeff', OPENCLAW_API_TOKENS: 'x'.repeat(40) };
+const REQUIRED_ENV = { OPENCLAW_SIGNING_KEY: `k1:${Buffer.alloc(32, 7).toString('base64')}`, OPENCLAW_API_TOKENS: 'x'.repeat(40) };
 const TEMPORAL_SERVICES = ['temporal-frontend', 'temporal-history', 'temporal-matching', 'temporal-worker'];
 const LONG_RUNNING = ['postgresql', ...TEMPORAL_SERVICES, 'temporal-ui', 'worker', 'gateway'];
 const ONE_SHOT = ['temporal-schema', 'search-attributes'];

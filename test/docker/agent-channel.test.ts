@@ -102,7 +102,7 @@ describe('agent channel', () => {
     c.files.set('/app/injected-programs/CURRENT', Buffer.from(JSON.stringify({ programId: 'p', reloadId: 'r', sha256: 'ab', since: 'now' })));
     c.append(LOG, step('old', 1));
     const snap = await channel.snapshot('c1');
-    expect(snap).toEqual({ program: Buffer.from('old'), current: { programId: 'p', reloadId: 'r', sha256: 'ab' }, logOffset: c.files.get(LOG)?.length });
+    expect(snap).toEqual({ program: Buffer.from('old'), current: { programId: 'p', reloadId: 'r', sha256: 'ab', sequence: null }, logOffset: c.files.get(LOG)?.length });
     c.running = false;
     await expect(channel.snapshot('c1')).rejects.toMatchObject({ code: 'CONTAINER_NOT_RUNNING', retryable: false });
   });

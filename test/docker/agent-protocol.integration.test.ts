@@ -2,7 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { DockerAdapterError } from '../../src/docker/errors';
 import { reloadAndTrace, startAgents, testDockerConnection, TestAgents } from '../support/agents';
-import { buildProgram, ms, percent, REDUCE_15, withBadSignature } from '../support/programs';
+import { AgentRef } from '../../src/docker';
+import { buildProgram, ms, percent, REDUCE_15, TestDirective, withBadSignature } from '../support/programs';
+import { sealTestClear, testSigningKey } from '../support/signing';
 
 const CONCURRENT_AGENTS = 20;
 let swarm: TestAgents;
@@ -16,12 +18,14 @@ afterAll(async () => {
 });
 
 const uniqueId = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+/** Sealed with the test workers' key for this agent and reload. */
+const programFor = (agent: AgentRef, reloadId: string, directives: TestDirective[]) => buildProgram(directives, { key: swarm.signingKey, agentId: agent.agentId, reloadId });
 
 describe('agent protocol against real containers', () => {
   test('inject a program, reload it, and read its full trace', async () => {
     const agent = swarm.agents[0];
     const reloadId = uniqueId('inj');
-    const program = buildProgram(reloadId, [REDUCE_15, { name: 'OPTIMIZE_THROUGHPUT', amount: percent(10) }], swarm.signingKey);
+    const program = await programFor(agent, reloadId, [REDUCE_15, { name: 'OPTIMIZE_THROUGHPUT', amount: percent(10) }]);
     const { trace } = await reloadAndTrace(swarm.channel, agent.containerId, reloadId, program);
 
     expect(trace.final).toMatchObject({ final: true, status: 'completed', steps: 2, programId: reloadId });
@@ -37,11 +41,11 @@ describe('agent protocol against real containers', () => {
   test('a program with a bad signature is refused and the old program stays', async () => {
     const agent = swarm.agents[1];
     const goodId = uniqueId('good');
-    const good = buildProgram(goodId, [REDUCE_15], swarm.signingKey);
+    const good = await programFor(agent, goodId, [REDUCE_15]);
     expect((await reloadAndTrace(swarm.channel, agent.containerId, goodId, good)).trace.final).toMatchObject({ status: 'completed' });
 
     const badId = uniqueId('forged');
-    const { trace } = await reloadAndTrace(swarm.channel, agent.containerId, badId, withBadSignature(buildProgram(badId, [REDUCE_15], swarm.signingKey)));
+    const { trace } = await reloadAndTrace(swarm.channel, agent.containerId, badId, withBadSignature(await programFor(agent, badId, [REDUCE_15])));
     expect(trace.final).toMatchObject({ status: 'error', error: { code: 'BC_BAD_SIGNATURE' } });
     expect(trace.lines).toHaveLength(1);
     const after = await swarm.channel.snapshot(agent.containerId);
@@ -51,30 +55,33 @@ describe('agent protocol against real containers', () => {
     expect(staged.found).toBe(false);
   });
 
-  test('a program signed with another key is refused with BC_WRONG_KEY', async () => {
+  test('a program signed with another key is refused with BC_UNKNOWN_KEY', async () => {
     const reloadId = uniqueId('other-key');
-    const { trace } = await reloadAndTrace(swarm.channel, swarm.agents[1].containerId, reloadId, buildProgram(reloadId, [REDUCE_15], randomBytes(32)));
-    expect(trace.final).toMatchObject({ status: 'error', error: { code: 'BC_WRONG_KEY' } });
+    const agent = swarm.agents[1];
+    const program = await buildProgram([REDUCE_15], { key: testSigningKey('other'), agentId: agent.agentId, reloadId });
+    const { trace } = await reloadAndTrace(swarm.channel, agent.containerId, reloadId, program);
+    expect(trace.final).toMatchObject({ status: 'error', error: { code: 'BC_UNKNOWN_KEY' } });
   });
 
   test('an unknown directive produces an error trace, and the agent keeps serving', async () => {
     const agent = swarm.agents[2];
     const reloadId = uniqueId('unknown');
-    const { trace } = await reloadAndTrace(swarm.channel, agent.containerId, reloadId, buildProgram(reloadId, [{ name: 'TELEPORT' }], swarm.signingKey));
+    const { trace } = await reloadAndTrace(swarm.channel, agent.containerId, reloadId, await programFor(agent, reloadId, [{ name: 'TELEPORT' }]));
     expect(trace.lines.map((l) => l.status)).toEqual(['executing', 'error', 'error']);
     expect(trace.lines[1]).toMatchObject({ step: 1, instruction: 'TELEPORT', error: expect.stringContaining('no handler') });
     expect(trace.final).toMatchObject({ status: 'error', error: { code: 'VM_UNKNOWN_DIRECTIVE' } });
 
     const nextId = uniqueId('after');
-    expect((await reloadAndTrace(swarm.channel, agent.containerId, nextId, buildProgram(nextId, [REDUCE_15], swarm.signingKey))).trace.final).toMatchObject({
+    expect((await reloadAndTrace(swarm.channel, agent.containerId, nextId, await programFor(agent, nextId, [REDUCE_15]))).trace.final).toMatchObject({
       status: 'completed',
     });
   });
 
-  test('rolling back to no program clears program.bc and CURRENT', async () => {
+  test('rolling back to no program (a signed clear) clears program.bc and CURRENT', async () => {
     const agent = swarm.agents[2];
     const reloadId = `${uniqueId('inj')}.rollback`;
-    const { trace } = await reloadAndTrace(swarm.channel, agent.containerId, reloadId, null);
+    const clear = await sealTestClear({ key: swarm.signingKey, agentId: agent.agentId, reloadId });
+    const { trace } = await reloadAndTrace(swarm.channel, agent.containerId, reloadId, clear);
     expect(trace.final).toMatchObject({ status: 'completed', steps: 0, programId: null });
     const after = await swarm.channel.snapshot(agent.containerId);
     expect(after.program).toBeNull();
@@ -84,7 +91,7 @@ describe('agent protocol against real containers', () => {
   test('a container stopped partway through a program gives a typed, non-retryable error', async () => {
     const [extra] = await swarm.add(1, 'stop');
     const reloadId = uniqueId('stopped');
-    const program = buildProgram(reloadId, [{ name: 'SIMULATE_WORK', amount: ms(60_000) }], swarm.signingKey);
+    const program = await programFor(extra, reloadId, [{ name: 'SIMULATE_WORK', amount: ms(60_000) }]);
     const snapshot = await swarm.channel.snapshot(extra.containerId);
     await swarm.channel.stage(extra.containerId, reloadId, program);
     await swarm.channel.reload(extra.containerId, reloadId, true);
@@ -111,8 +118,8 @@ describe('agent protocol against real containers', () => {
     const listed = await swarm.adapter.listAgents({ agentIds: added.map((a) => a.agentId) });
     expect(listed.map((a) => a.containerId).sort()).toEqual(added.map((a) => a.containerId).sort());
     const reloadId = uniqueId('swarm');
-    const program = buildProgram(reloadId, [REDUCE_15, { name: 'SIMULATE_WORK', amount: ms(200) }], swarm.signingKey);
-    const results = await Promise.all(listed.map((a) => reloadAndTrace(swarm.channel, a.containerId, reloadId, program)));
+    const directives = [REDUCE_15, { name: 'SIMULATE_WORK', amount: ms(200) }];
+    const results = await Promise.all(listed.map(async (a) => reloadAndTrace(swarm.channel, a.containerId, reloadId, await programFor(a, reloadId, directives))));
     expect(results.map((r) => r.trace.final?.status)).toEqual(Array(CONCURRENT_AGENTS).fill('completed'));
     expect(results.every((r) => r.trace.lines.length === 5)).toBe(true);
   }, 180_000);

@@ -1,8 +1,8 @@
 // The agent runtime in-process, on temp directories: the reload protocol, verification, traces, supersede, rotation, restart.
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { loadAgentConfig } from '../../src/agent/agent-config';
 import { createAgentRuntime, AgentRuntime } from '../../src/agent/agent-runtime';
 import { HandlerRegistry } from '../../src/agent/handler-registry';
 import {
@@ -19,7 +19,9 @@ import {
 } from '../../src/agent/protocol';
 import { registerReferenceHandlers } from '../../src/agent/reference-handlers';
 import { serializeTraceLine } from '../../src/agent/trace-writer';
-import { buildProgram, ms, percent, REDUCE_15, text, withBadSignature } from '../support/programs';
+import { formatSigningKey, formatTrustedKey } from '../../src/signing/keys';
+import { buildBody, ms, percent, REDUCE_15, TestDirective, text, withBadSignature } from '../support/programs';
+import { sealBody, sealTestClear, TestSeal, testSigningKey, trustedKeysOf } from '../support/signing';
 
 interface Dirs {
   root: string;
@@ -28,7 +30,13 @@ interface Dirs {
   state: string;
 }
 
-const key = randomBytes(32);
+const key = testSigningKey();
+const AGENT_ID = 'agent-1';
+
+/** A program sealed for this agent and `reloadId`, as the injector's workers would seal it. */
+function sealed(reloadId: string, programId: string, directives: TestDirective[], seal: Partial<TestSeal> = {}): Promise<Buffer> {
+  return sealBody(buildBody(programId, directives), { key, agentId: AGENT_ID, reloadId, ...seal });
+}
 let dirs: Dirs;
 let runtime: AgentRuntime | null = null;
 
@@ -42,10 +50,10 @@ function startRuntime(options: { timeLimitMs?: number; rotateBytes?: number; reg
     programsDir: dirs.programs,
     logsDir: dirs.logs,
     stateDir: dirs.state,
-    signingKey: key,
+    trustedKeys: trustedKeysOf(key),
     registry: options.registry ?? registerReferenceHandlers(new HandlerRegistry()),
     limits: { maxSteps: 10_000, timeLimitMs: options.timeLimitMs ?? 10_000 },
-    identity: { agentId: 'agent-1', group: 'g' },
+    identity: { agentId: AGENT_ID, group: 'g' },
     pollIntervalMs: 60_000, // the tests drive checks themselves
     rotateBytes: options.rotateBytes,
     log: () => undefined,
@@ -92,7 +100,7 @@ describe('agent runtime, in-process', () => {
   test('a signed program is swapped in, run, and traced step by step with one final line', async () => {
     const agent = startRuntime();
     agent.start();
-    const program = buildProgram('prog-a', [REDUCE_15, { name: 'OPTIMIZE_THROUGHPUT', amount: percent(20) }], key);
+    const program = await sealed('inj-1', 'prog-a', [REDUCE_15, { name: 'OPTIMIZE_THROUGHPUT', amount: percent(20) }]);
     await injectAndSettle(agent, 'inj-1', program);
 
     const lines = linesOf('inj-1');
@@ -113,9 +121,9 @@ describe('agent runtime, in-process', () => {
   test('a program with a bad signature is refused, its staged file deleted, and the previous program kept', async () => {
     const agent = startRuntime();
     agent.start();
-    const good = buildProgram('prog-good', [REDUCE_15], key);
+    const good = await sealed('inj-good', 'prog-good', [REDUCE_15]);
     await injectAndSettle(agent, 'inj-good', good);
-    await injectAndSettle(agent, 'inj-bad', withBadSignature(buildProgram('prog-evil', [REDUCE_15], key)));
+    await injectAndSettle(agent, 'inj-bad', withBadSignature(await sealed('inj-bad', 'prog-evil', [REDUCE_15])));
 
     expect(linesOf('inj-bad')).toEqual([expect.objectContaining({ final: true, status: 'error', programId: null, error: expect.objectContaining({ code: 'BC_BAD_SIGNATURE' }) })]);
     expect(readFileSync(path.join(dirs.programs, PROGRAM_FILE))).toEqual(good);
@@ -123,14 +131,14 @@ describe('agent runtime, in-process', () => {
     expect(current()).toMatchObject({ programId: 'prog-good', reloadId: 'inj-good' });
   });
 
-  test('a program signed with another key is refused with BC_WRONG_KEY, a corrupted one with BC_BAD_CHECKSUM', async () => {
+  test('a program signed with another key is refused with BC_UNKNOWN_KEY, a corrupted one with BC_BAD_CHECKSUM', async () => {
     const agent = startRuntime();
     agent.start();
-    await injectAndSettle(agent, 'inj-other-key', buildProgram('p', [REDUCE_15], randomBytes(32)));
-    const corrupted = buildProgram('p', [REDUCE_15], key);
-    corrupted[corrupted.length - 2] ^= 0x01;
+    await injectAndSettle(agent, 'inj-other-key', await sealed('inj-other-key', 'p', [REDUCE_15], { key: testSigningKey('other') }));
+    const corrupted = await sealed('inj-corrupt', 'p', [REDUCE_15]);
+    corrupted[corrupted.length - 64 - 2] ^= 0x01; // a body byte
     await injectAndSettle(agent, 'inj-corrupt', corrupted);
-    expect(finalOf('inj-other-key')).toMatchObject({ status: 'error', error: { code: 'BC_WRONG_KEY' } });
+    expect(finalOf('inj-other-key')).toMatchObject({ status: 'error', error: { code: 'BC_UNKNOWN_KEY' } });
     expect(finalOf('inj-corrupt')).toMatchObject({ status: 'error', error: { code: 'BC_BAD_CHECKSUM' } });
     expect(existsSync(path.join(dirs.programs, PROGRAM_FILE))).toBe(false);
   });
@@ -138,33 +146,33 @@ describe('agent runtime, in-process', () => {
   test('an unknown directive gives an error step and an error final line, and the agent keeps serving', async () => {
     const agent = startRuntime();
     agent.start();
-    await injectAndSettle(agent, 'inj-unknown', buildProgram('p', [REDUCE_15, { name: 'LAUNCH_ROCKETS' }], key));
+    await injectAndSettle(agent, 'inj-unknown', await sealed('inj-unknown', 'p', [REDUCE_15, { name: 'LAUNCH_ROCKETS' }]));
     expect(linesOf('inj-unknown').map((l) => l.status)).toEqual(['executing', 'completed', 'executing', 'error', 'error']);
     expect(finalOf('inj-unknown')).toMatchObject({ status: 'error', steps: 2, error: { code: 'VM_UNKNOWN_DIRECTIVE' } });
-    await injectAndSettle(agent, 'inj-after', buildProgram('p2', [REDUCE_15], key));
+    await injectAndSettle(agent, 'inj-after', await sealed('inj-after', 'p2', [REDUCE_15]));
     expect(finalOf('inj-after')).toMatchObject({ status: 'completed' });
   });
 
   test('SIMULATE_FAILURE fails its step with the given message', async () => {
     const agent = startRuntime();
     agent.start();
-    await injectAndSettle(agent, 'inj-fail', buildProgram('p', [{ name: 'SIMULATE_FAILURE', params: { MESSAGE: text('disk on fire') } }], key));
+    await injectAndSettle(agent, 'inj-fail', await sealed('inj-fail', 'p', [{ name: 'SIMULATE_FAILURE', params: { MESSAGE: text('disk on fire') } }]));
     expect(finalOf('inj-fail')).toMatchObject({ status: 'error', error: { code: 'VM_DIRECTIVE_FAILED', message: expect.stringContaining('disk on fire') } });
   });
 
   test('a program running past its time limit ends with VM_TIME_LIMIT', async () => {
     const agent = startRuntime({ timeLimitMs: 100 });
     agent.start();
-    await injectAndSettle(agent, 'inj-slow', buildProgram('p', [{ name: 'SIMULATE_WORK', amount: ms(5_000) }], key));
+    await injectAndSettle(agent, 'inj-slow', await sealed('inj-slow', 'p', [{ name: 'SIMULATE_WORK', amount: ms(5_000) }]));
     expect(finalOf('inj-slow')).toMatchObject({ status: 'error', error: { code: 'VM_TIME_LIMIT' } });
   });
 
   test('a new valid reload supersedes the running program, which ends with SUPERSEDED', async () => {
     const agent = startRuntime();
     agent.start();
-    inject('inj-long', buildProgram('p-long', [{ name: 'SIMULATE_WORK', amount: ms(30_000) }], key));
+    inject('inj-long', await sealed('inj-long', 'p-long', [{ name: 'SIMULATE_WORK', amount: ms(30_000) }]));
     await agent.checkNow();
-    await injectAndSettle(agent, 'inj-next', buildProgram('p-next', [REDUCE_15], key));
+    await injectAndSettle(agent, 'inj-next', await sealed('inj-next', 'p-next', [REDUCE_15]));
     expect(finalOf('inj-long')).toMatchObject({ status: 'error', error: { code: 'SUPERSEDED' } });
     expect(finalOf('inj-next')).toMatchObject({ status: 'completed' });
     const order = traceLines().filter((l) => 'final' in l).map((l) => l.injectionId);
@@ -174,17 +182,17 @@ describe('agent runtime, in-process', () => {
   test('an invalid reload does not disturb the program that is running', async () => {
     const agent = startRuntime();
     agent.start();
-    inject('inj-work', buildProgram('p-work', [{ name: 'SIMULATE_WORK', amount: ms(300) }], key));
+    inject('inj-work', await sealed('inj-work', 'p-work', [{ name: 'SIMULATE_WORK', amount: ms(300) }]));
     await agent.checkNow();
-    await injectAndSettle(agent, 'inj-forged', withBadSignature(buildProgram('p', [REDUCE_15], key)));
+    await injectAndSettle(agent, 'inj-forged', withBadSignature(await sealed('inj-forged', 'p', [REDUCE_15])));
     expect(finalOf('inj-forged')).toMatchObject({ status: 'error', error: { code: 'BC_BAD_SIGNATURE' } });
     expect(finalOf('inj-work')).toMatchObject({ status: 'completed' });
   });
 
-  test('each reload id is acted on once, also after a restart; a null program clears the active one', async () => {
+  test('each reload id is acted on once, also after a restart; a signed clear clears the active one, an unsigned one is refused', async () => {
     let agent = startRuntime();
     agent.start();
-    const program = buildProgram('p', [REDUCE_15], key);
+    const program = await sealed('inj-once', 'p', [REDUCE_15]);
     await injectAndSettle(agent, 'inj-once', program);
     await injectAndSettle(agent, 'inj-once', program); // same signal again
     await agent.stop();
@@ -194,7 +202,11 @@ describe('agent runtime, in-process', () => {
     await agent.idle();
     expect(linesOf('inj-once').filter((l) => 'final' in l)).toHaveLength(1);
 
-    await injectAndSettle(agent, 'inj-once.rollback', null);
+    await injectAndSettle(agent, 'inj-unsigned-clear', null);
+    expect(finalOf('inj-unsigned-clear')).toMatchObject({ status: 'error', error: { code: 'BC_UNSIGNED' } });
+    expect(existsSync(path.join(dirs.programs, PROGRAM_FILE))).toBe(true);
+
+    await injectAndSettle(agent, 'inj-once.rollback', await sealTestClear({ key, agentId: AGENT_ID, reloadId: 'inj-once.rollback' }));
     expect(finalOf('inj-once.rollback')).toMatchObject({ status: 'completed', steps: 0, programId: null });
     expect(existsSync(path.join(dirs.programs, PROGRAM_FILE))).toBe(false);
     expect(current()).toMatchObject({ programId: null, reloadId: 'inj-once.rollback' });
@@ -203,7 +215,7 @@ describe('agent runtime, in-process', () => {
   test('a half-written signal is ignored and the completed one is processed', async () => {
     const agent = startRuntime();
     agent.start();
-    writeFileSync(path.join(dirs.programs, stagedProgramFile('inj-half')), buildProgram('p', [REDUCE_15], key));
+    writeFileSync(path.join(dirs.programs, stagedProgramFile('inj-half')), await sealed('inj-half', 'p', [REDUCE_15]));
     const full = formatReloadSignal('inj-half', true);
     writeFileSync(path.join(dirs.programs, RELOAD_SIGNAL_FILE), full.slice(0, 12));
     await agent.checkNow();
@@ -218,7 +230,7 @@ describe('agent runtime, in-process', () => {
   test('the watcher picks up a signal without being asked', async () => {
     const agent = startRuntime();
     agent.start();
-    inject('inj-watched', buildProgram('p', [REDUCE_15], key));
+    inject('inj-watched', await sealed('inj-watched', 'p', [REDUCE_15]));
     const deadline = Date.now() + 5_000;
     while (!finalOf('inj-watched') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(finalOf('inj-watched')).toMatchObject({ status: 'completed' });
@@ -239,7 +251,7 @@ describe('agent runtime, in-process', () => {
   test('a run cut off by a crash gets an AGENT_RESTARTED final line when the agent comes back', async () => {
     const agent = startRuntime();
     agent.start();
-    inject('inj-crash', buildProgram('p', [{ name: 'SIMULATE_WORK', amount: ms(30_000) }], key));
+    inject('inj-crash', await sealed('inj-crash', 'p', [{ name: 'SIMULATE_WORK', amount: ms(30_000) }]));
     await agent.checkNow();
     // Simulate a crash: the state file says a run is in flight, and no final line was written.
     const stateFile = path.join(dirs.state, 'agent-state.json');
@@ -260,17 +272,17 @@ describe('agent runtime, in-process', () => {
     agent.start();
     // program.bc as a non-empty directory: the rename of the verified program over it fails.
     mkdirSync(path.join(dirs.programs, PROGRAM_FILE, 'blocker'), { recursive: true });
-    await injectAndSettle(agent, 'inj-internal', buildProgram('p', [REDUCE_15], key));
+    await injectAndSettle(agent, 'inj-internal', await sealed('inj-internal', 'p', [REDUCE_15]));
     expect(linesOf('inj-internal')).toEqual([expect.objectContaining({ final: true, status: 'error', error: expect.objectContaining({ code: 'AGENT_INTERNAL' }) })]);
   });
 
   test('the log rotates past its size limit, between runs only', async () => {
     const agent = startRuntime({ rotateBytes: 1_000 });
     agent.start();
-    const program = buildProgram('p', [REDUCE_15, REDUCE_15, REDUCE_15, REDUCE_15], key);
-    await injectAndSettle(agent, 'inj-r1', program);
+    const directives = [REDUCE_15, REDUCE_15, REDUCE_15, REDUCE_15];
+    await injectAndSettle(agent, 'inj-r1', await sealed('inj-r1', 'p', directives));
     expect(statSync(path.join(dirs.logs, EXECUTION_LOG_FILE)).size).toBeGreaterThan(1_000); // a run is never split
-    await injectAndSettle(agent, 'inj-r2', program);
+    await injectAndSettle(agent, 'inj-r2', await sealed('inj-r2', 'p', directives));
     expect(traceLines(ROTATED_LOG_FILE).every((l) => l.injectionId === 'inj-r1')).toBe(true);
     expect(traceLines().every((l) => l.injectionId === 'inj-r2')).toBe(true);
     expect(linesOf('inj-r2')).toHaveLength(9);
@@ -298,8 +310,40 @@ describe('agent runtime, in-process', () => {
     expect(() => registry.registerHandler('../x', () => undefined)).toThrow(/must match/);
     const agent = startRuntime({ registry });
     agent.start();
-    await injectAndSettle(agent, 'inj-hello', buildProgram('p', [{ name: 'SAY_HELLO' }], key));
+    await injectAndSettle(agent, 'inj-hello', await sealed('inj-hello', 'p', [{ name: 'SAY_HELLO' }]));
     expect(linesOf('inj-hello')[1]).toMatchObject({ status: 'completed', outcome: { hello: 1 } });
+  });
+
+  test('the envelope binds a program: another agent, another reload, an expired or an older one is refused, and the last sequence survives a restart', async () => {
+    let agent = startRuntime();
+    agent.start();
+    await injectAndSettle(agent, 'inj-other-agent', await sealed('inj-other-agent', 'p', [REDUCE_15], { agentId: 'agent-2' }));
+    await injectAndSettle(agent, 'inj-moved', await sealed('inj-original', 'p', [REDUCE_15]));
+    await injectAndSettle(agent, 'inj-expired', await sealed('inj-expired', 'p', [REDUCE_15], { notAfterMs: Date.now() - 1 }));
+    await injectAndSettle(agent, 'inj-group', await sealed('inj-group', 'p', [REDUCE_15], { target: { kind: 'group', name: 'g' }, sequence: 1_000 }));
+    expect(finalOf('inj-other-agent')).toMatchObject({ status: 'error', error: { code: 'ENVELOPE_WRONG_TARGET' } });
+    expect(finalOf('inj-moved')).toMatchObject({ status: 'error', error: { code: 'ENVELOPE_RELOAD_MISMATCH' } });
+    expect(finalOf('inj-expired')).toMatchObject({ status: 'error', error: { code: 'ENVELOPE_EXPIRED' } });
+    expect(finalOf('inj-group')).toMatchObject({ status: 'completed' });
+    expect(current()).toMatchObject({ reloadId: 'inj-group', sequence: 1_000 });
+
+    await agent.stop();
+    agent = startRuntime();
+    agent.start();
+    await injectAndSettle(agent, 'inj-same-seq', await sealed('inj-same-seq', 'p', [REDUCE_15], { sequence: 1_000 }));
+    await injectAndSettle(agent, 'inj-older-seq', await sealed('inj-older-seq', 'p', [REDUCE_15], { sequence: 999 }));
+    await injectAndSettle(agent, 'inj-newer-seq', await sealed('inj-newer-seq', 'p', [REDUCE_15], { sequence: 1_001 }));
+    expect(finalOf('inj-same-seq')).toMatchObject({ status: 'error', error: { code: 'ENVELOPE_REPLAYED' } });
+    expect(finalOf('inj-older-seq')).toMatchObject({ status: 'error', error: { code: 'ENVELOPE_STALE_SEQUENCE' } });
+    expect(finalOf('inj-newer-seq')).toMatchObject({ status: 'completed' });
+  });
+
+  test('an agent refuses to start with a private key in its environment, or without trusted keys', () => {
+    expect(() => loadAgentConfig({ OPENCLAW_TRUSTED_KEYS: '' }, 'host-1')).toThrow(/OPENCLAW_TRUSTED_KEYS: expected at least one/);
+    expect(() => loadAgentConfig({ OPENCLAW_TRUSTED_KEYS: 'x' }, 'host-1')).toThrow(/not kid:base64-public-key/);
+    const trusted = formatTrustedKey(key.keyId, key.publicKey);
+    expect(() => loadAgentConfig({ OPENCLAW_TRUSTED_KEYS: trusted, OPENCLAW_SIGNING_KEY: formatSigningKey(key) }, 'host-1')).toThrow(/must not reach an agent/);
+    expect([...loadAgentConfig({ OPENCLAW_TRUSTED_KEYS: trusted }, 'host-1').trustedKeys.keys()]).toEqual([key.keyId]);
   });
 });
 

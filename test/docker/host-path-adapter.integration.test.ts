@@ -9,11 +9,13 @@ import { createAgentChannel, createDockerAdapter, DockerAdapter } from '../../sr
 import { createSwarmManager, StartedAgent } from '../../src/docker/agent-swarm';
 import { createHostPathAdapter } from '../../src/docker/host-path-adapter';
 import { ensureAgentImage, reloadAndTrace, TEST_LABEL, testDockerConnection, waitUntilReady } from '../support/agents';
+import { formatTrustedKeys } from '../../src/signing/keys';
 import { buildProgram, REDUCE_15 } from '../support/programs';
+import { testSigningKey, trustedKeysOf } from '../support/signing';
 
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'openclaw-host-path-'));
 const group = `hostpath-${randomBytes(3).toString('hex')}`;
-const signingKey = randomBytes(32);
+const signingKey = testSigningKey();
 const swarm = createSwarmManager(testDockerConnection());
 let agent: StartedAgent;
 let hostAdapter: DockerAdapter;
@@ -38,7 +40,7 @@ function recordingApi(inner: DockerAdapter): { adapter: DockerAdapter; paths: st
 
 beforeAll(async () => {
   const image = await ensureAgentImage();
-  [agent] = await swarm.up({ count: 1, group, prefix: group, image, signingKey, hostDataDir: dataDir, extraLabels: { [TEST_LABEL]: '1' } });
+  [agent] = await swarm.up({ count: 1, group, prefix: group, image, trustedKeys: formatTrustedKeys(trustedKeysOf(signingKey)), hostDataDir: dataDir, extraLabels: { [TEST_LABEL]: '1' } });
   hostAdapter = createDockerAdapter({ ...testDockerConnection(), hostPathRoot: dataDir });
   await waitUntilReady(hostAdapter, [agent.containerId]);
 }, 180_000);
@@ -62,7 +64,7 @@ describe('host-path transfer mode', () => {
       ],
     });
     const reloadId = `hp-${randomBytes(4).toString('hex')}`;
-    const program = buildProgram(reloadId, [REDUCE_15], signingKey);
+    const program = await buildProgram([REDUCE_15], { key: signingKey, agentId: agent.agentId, reloadId });
     const { trace } = await reloadAndTrace(createAgentChannel(adapter), agent.containerId, reloadId, program);
     expect(trace.final).toMatchObject({ status: 'completed', programId: reloadId });
     expect(recorded.paths).toEqual([]);
@@ -75,7 +77,7 @@ describe('host-path transfer mode', () => {
 
   test('the default adapter finds the bind mounts itself (inspect) and uses them', async () => {
     const reloadId = `hp-${randomBytes(4).toString('hex')}`;
-    const { trace } = await reloadAndTrace(createAgentChannel(hostAdapter), agent.containerId, reloadId, buildProgram(reloadId, [REDUCE_15], signingKey));
+    const { trace } = await reloadAndTrace(createAgentChannel(hostAdapter), agent.containerId, reloadId, await buildProgram([REDUCE_15], { key: signingKey, agentId: agent.agentId, reloadId }));
     expect(trace.final).toMatchObject({ status: 'completed', programId: reloadId });
   });
 

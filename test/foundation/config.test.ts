@@ -77,10 +77,16 @@ describe('config', () => {
     expect(() => loadConfig({ OPENCLAW_PAGE_TOKEN_SECRET: 'abcd' })).toThrow(/OPENCLAW_PAGE_TOKEN_SECRET: expected at least 16 bytes/);
   });
 
-  it('reads a signing key as hex or base64 and refuses a short one', () => {
-    expect(loadConfig({ OPENCLAW_SIGNING_KEY: 'ab'.repeat(16) }).signingKey?.length).toBe(16);
-    expect(loadConfig({ OPENCLAW_SIGNING_KEY: Buffer.alloc(24, 7).toString('base64') }).signingKey?.length).toBe(24);
-    expect(() => loadConfig({ OPENCLAW_SIGNING_KEY: 'abcd' })).toThrow(/OPENCLAW_SIGNING_KEY: expected at least 16 bytes/);
+  it('reads an Ed25519 signing key as kid:base64-seed, refuses the old HMAC hex, and checks the trusted keys and the TTL', () => {
+    const seed = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ OPENCLAW_SIGNING_KEY: `k1:${seed}` }).signingKey?.keyId).toBe('k1');
+    expect(() => loadConfig({ OPENCLAW_SIGNING_KEY: 'ab'.repeat(16) })).toThrow(/OPENCLAW_SIGNING_KEY: expected kid:base64/);
+    expect(() => loadConfig({ OPENCLAW_SIGNING_KEY: 'k1:abcd' })).toThrow(/OPENCLAW_SIGNING_KEY: expected 32 bytes of base64/);
+    expect(() => loadConfig({ OPENCLAW_SIGNING_KEY_FILE: '/keys/k.pem' })).toThrow(/give both/);
+    expect(() => loadConfig({ OPENCLAW_SIGNING_KEY: `k1:${seed}`, OPENCLAW_SIGNING_KEY_FILE: '/k.pem', OPENCLAW_SIGNING_KEY_ID: 'k1' })).toThrow(/not both/);
+    expect(() => loadConfig({ OPENCLAW_TRUSTED_KEYS: 'k1' })).toThrow(/OPENCLAW_TRUSTED_KEYS: entry #1 is not kid:base64-public-key/);
+    expect(() => loadConfig({ OPENCLAW_ENVELOPE_TTL_MS: '5' })).toThrow(/OPENCLAW_ENVELOPE_TTL_MS/);
+    expect(loadConfig({}).envelopeTtlMs).toBe(15 * 60 * 1000);
   });
 
   it('needs DOCKER_CERT_PATH when TLS verification is on', () => {

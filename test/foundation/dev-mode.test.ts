@@ -28,7 +28,7 @@ function get(url: string, headers: Record<string, string>): Promise<{ status: nu
 
 function ioWith(env: Record<string, string | undefined>): CliIo {
   const sink = { write: () => undefined };
-  return { stdout: sink, stderr: sink, readFile: async () => '', readStdin: async () => '', signingKey: () => Buffer.alloc(16), env };
+  return { stdout: sink, stderr: sink, readFile: async () => '', readStdin: async () => '', trustedKeys: () => new Map(), env };
 }
 
 describe('dev mode', () => {

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/shared/logger';
 import { dockerHostTaskQueue, mainTaskQueue } from '../../src/shared/task-queues';
 import { pingWorkflow } from '../../workflows';
 import { testClient, testConfig, testNativeConnection, testWorkflowBundle } from '../support/temporal';
+import { testSealing, testSigningKey } from '../support/signing';
 
 describe('workflow plumbing on the real dev server', () => {
   it('runs a workflow whose activities land on the main queue and on the Docker host queue', async () => {
@@ -19,8 +20,8 @@ describe('workflow plumbing on the real dev server', () => {
       taskQueue: config.taskQueue,
       dockerHostName: config.dockerHostName,
       workflows: testWorkflowBundle(),
-      injectorDeps: { logger, signingKey: Buffer.alloc(32, 1) },
-      dockerDeps: { hostName: 'alpha', logger, docker, channel: createAgentChannel(docker) },
+      injectorDeps: { logger },
+      dockerDeps: { hostName: 'alpha', logger, docker, channel: createAgentChannel(docker), sealing: testSealing(testSigningKey()) },
     });
     const { client, close } = await testClient();
     try {

@@ -4,6 +4,7 @@ import type { CliIo } from '../../src/cli/io';
 import type { InjectionView } from '../../src/gateway/injection-service';
 import { createLogger } from '../../src/shared/logger';
 import { RunningGateway, RunningWorkers, startGateway, startWorkers } from '../../src/runtime';
+import { formatSigningKey } from '../../src/signing/keys';
 import { reloadAndTrace, startAgents, TestAgents } from '../support/agents';
 import { testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
 import { eventually, TOKEN } from './support';
@@ -15,10 +16,10 @@ let gateway: RunningGateway;
 
 beforeAll(async () => {
   agents = await startAgents(10, { name: 'gateway' });
-  const config = testConfig({ OPENCLAW_SIGNING_KEY: agents.signingKey.toString('hex'), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
+  const config = testConfig({ OPENCLAW_SIGNING_KEY: formatSigningKey(agents.signingKey), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
   workers = await startWorkers({ config, temporalAddress: testTemporalAddress(), logger, workflows: testWorkflowBundle() });
   // The gateway is given no usable Docker engine (it needs none: the workers resolve targets), and the workers' signing
-  // key all the same (it must not use it: its dry runs are refused below).
+  // key all the same (it must not use it: its dry runs are unsigned and refused below).
   gateway = await startGateway({ config: { ...config, dockerHost: 'unix:///nonexistent/docker.sock' }, temporalAddress: testTemporalAddress(), logger, port: 0 });
 }, 180_000);
 
@@ -61,7 +62,7 @@ function capturingIo(): { io: CliIo; out: { stdout: string; stderr: string } } {
       throw new Error(`ENOENT ${p}`);
     },
     readStdin: async () => '',
-    signingKey: () => agents.signingKey,
+    trustedKeys: () => new Map([[agents.signingKey.keyId, agents.signingKey.publicKey]]),
     env: { OPENCLAW_GATEWAY_URL: gateway.url, OPENCLAW_API_TOKEN: TOKEN },
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
   };
@@ -118,7 +119,7 @@ describe('the gateway end to end', () => {
     expect(byIds.body.targets).toEqual({ selector: { agentIds: [agents.agents[2].agentId, 'ghost-nowhere'] }, agents: [{ agentId: agents.agents[2].agentId, host: 'local' }], missing: ['ghost-nowhere'] });
   });
 
-  it("a dry run's bytecode is refused by a real agent: the gateway signs with a throwaway key, not the workers' key", async () => {
+  it("a dry run's bytecode is refused by a real agent: the gateway's output is unsigned, and it holds no key", async () => {
     const dryRun = await http('POST', '/compile', { instruction: 'REDUCE_COSTS BY 15%' });
     expect(dryRun.body).toMatchObject({ dryRun: true, programId: 'dry-run' });
     const agent = agents.agents[5];

@@ -16,6 +16,8 @@ import { swarmInjectionWorkflow } from '../../workflows';
 import { ensureAgentImage, testDockerConnection, TEST_LABEL, waitUntilReady } from '../support/agents';
 import { startSecondEngine, SecondEngine } from '../support/second-engine';
 import { testClient, testConfig, testNativeConnection, testWorkflowBundle } from '../support/temporal';
+import { formatTrustedKeys } from '../../src/signing/keys';
+import { testSealing, testSigningKey, trustedKeysOf } from '../support/signing';
 
 const AGENTS_PER_HOST = 2;
 const SETUP_TIMEOUT_MS = 150_000;
@@ -44,7 +46,7 @@ function capturingLogger(host: Host): Logger {
 describe('two Docker engines, a worker per engine', () => {
   const config = testConfig();
   const group = `mh-${randomBytes(3).toString('hex')}`;
-  const signingKey = randomBytes(32);
+  const signingKey = testSigningKey();
   let engine: SecondEngine | undefined;
   let alpha: Host;
   let beta: Host;
@@ -63,7 +65,7 @@ describe('two Docker engines, a worker per engine', () => {
     beta = hostOn('beta', engine.dockerHost);
 
     for (const host of [alpha, beta]) {
-      const started = await host.swarm.up({ count: AGENTS_PER_HOST, group, image, prefix: `${group}-${host.name}`, signingKey, extraLabels: { [TEST_LABEL]: '1' } });
+      const started = await host.swarm.up({ count: AGENTS_PER_HOST, group, image, prefix: `${group}-${host.name}`, trustedKeys: formatTrustedKeys(trustedKeysOf(signingKey)), extraLabels: { [TEST_LABEL]: '1' } });
       host.agentIds = started.map((s) => s.agentId);
       await waitUntilReady(host.docker, started.map((s) => s.containerId));
     }
@@ -81,8 +83,8 @@ describe('two Docker engines, a worker per engine', () => {
         taskQueue: config.taskQueue,
         dockerHostName: host.name,
         workflows: testWorkflowBundle(),
-        injectorDeps: { logger, signingKey },
-        dockerDeps: { hostName: host.name, logger, docker: host.docker, channel: host.channel },
+        injectorDeps: { logger },
+        dockerDeps: { hostName: host.name, logger, docker: host.docker, channel: host.channel, sealing: testSealing(signingKey) },
       });
       workers.push(injectorWorkers);
       runs.push(injectorWorkers.run());

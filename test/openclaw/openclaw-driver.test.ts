@@ -10,14 +10,13 @@ import { DEFAULT_SKILL_NAME, SIMULATED_FAILURE_BIN } from '../../src/openclaw/sk
 import { testDockerConnection } from '../support/agents';
 import { eventually, readInContainer, startTestGateways, TestGateways, workspaceSkill, writeInContainer } from './gateways';
 
-const KEY = Buffer.alloc(32, 9);
 /** Each skills.status call starts the OpenClaw CLI: 3 s on an idle host, 10-20 s on a loaded one. */
 const CALL = { timeoutMs: 120_000 };
 const TEST_TIMEOUT_MS = 600_000;
 const SKILL_FILE = `${OPENCLAW_DEFAULTS.skillsDir}/${DEFAULT_SKILL_NAME}/SKILL.md`;
 
 function program(source: string, programId: string): DriverProgram {
-  const result = compile(source, {}, { programId, signingKey: KEY });
+  const result = compile(source, {}, { programId });
   if (!result.ok || !result.bytecode) throw new Error(`does not compile: ${JSON.stringify(result.diagnostics)}`);
   return { programId, sha256: createHash('sha256').update(result.bytecode).digest('hex'), bytes: result.bytecode };
 }

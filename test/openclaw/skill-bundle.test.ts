@@ -1,6 +1,6 @@
 // Unit tier: the DSL program rendered as an OpenClaw skill bundle (no Docker, no Temporal).
 import { createHash } from 'node:crypto';
-import { encodeProgram } from '../../src/bytecode/format';
+import { encodeUnsignedProgram } from '../../src/bytecode/format';
 import { Opcode, ValueTag } from '../../src/bytecode/instructions';
 import { compile } from '../../src/compiler';
 import {
@@ -17,10 +17,8 @@ import {
   SkillBundleError,
 } from '../../src/openclaw/skill-bundle';
 
-const KEY = Buffer.alloc(32, 7);
-
 function bytecodeOf(source: string, programId = 'inj-1'): Buffer {
-  const result = compile(source, {}, { programId, signingKey: KEY });
+  const result = compile(source, {}, { programId });
   if (!result.ok || !result.bytecode) throw new Error(`does not compile: ${JSON.stringify(result.diagnostics)}`);
   return result.bytecode;
 }
@@ -123,9 +121,8 @@ describe('the skill bundle of a DSL program', () => {
     };
     expect(code(() => renderSkillBundle(Buffer.from('not bytecode'), { reloadId: 'r' }))).toBe('BUNDLE_BAD_BYTECODE');
     expect(code(() => renderSkillBundle(bytecodeOf('REDUCE_COSTS'), { reloadId: 'r', skillName: 'Bad_Name' }))).toBe('BUNDLE_BAD_NAME');
-    const jumpsBack = encodeProgram(
+    const jumpsBack = encodeUnsignedProgram(
       { programId: 'p', constants: [{ tag: ValueTag.Boolean, value: true }], instructions: [{ op: Opcode.PushConst, operands: [0] }, { op: Opcode.JumpIfFalse, operands: [0] }, { op: Opcode.Halt, operands: [] }] },
-      KEY,
     );
     expect(code(() => renderSkillBundle(jumpsBack, { reloadId: 'r' }))).toBe('BUNDLE_UNSUPPORTED_CODE');
   });

@@ -9,6 +9,8 @@ import { LABEL_GROUP } from '../../src/agent/protocol';
 import { loadConfig } from '../../src/config';
 import { createAgentChannel, createDockerAdapter, AgentChannel, AgentRef, DockerAdapter } from '../../src/docker';
 import { createSwarmManager, StartedAgent } from '../../src/docker/agent-swarm';
+import { formatTrustedKeys, SigningKeyPair } from '../../src/signing/keys';
+import { testSigningKey, trustedKeysOf } from './signing';
 
 /** The checkout's root, found upwards from here: this file also runs compiled from dist/ (the benchmark). */
 function projectRoot(): string {
@@ -40,18 +42,19 @@ export function ensureAgentImage(): Promise<string> {
 }
 
 export function testDockerConnection(): { dockerHost: string; tlsVerify: boolean; certPath?: string } {
-  const config = loadConfig({ ...process.env, OPENCLAW_SIGNING_KEY: '' });
+  const config = loadConfig({ ...process.env, OPENCLAW_SIGNING_KEY: '', OPENCLAW_SIGNING_KEY_FILE: '', OPENCLAW_SIGNING_KEY_ID: '', OPENCLAW_TRUSTED_KEYS: '' });
   return { dockerHost: config.dockerHost, tlsVerify: config.dockerTlsVerify, certPath: config.dockerCertPath };
 }
 
 export interface TestAgents {
   group: string;
-  signingKey: Buffer;
+  /** The key pair the test's workers sign with; the agents hold its public half (and `trustedKeys` options' keys). */
+  signingKey: SigningKeyPair;
   adapter: DockerAdapter;
   channel: AgentChannel;
   agents: AgentRef[];
-  /** Starts more agents in the same group (same key). */
-  add(count: number, prefix: string): Promise<AgentRef[]>;
+  /** Starts more agents in the same group; they trust `trusted` (default: signingKey's public key only). */
+  add(count: number, prefix: string, trusted?: SigningKeyPair[]): Promise<AgentRef[]>;
   remove(): Promise<void>;
 }
 
@@ -71,16 +74,17 @@ export async function waitUntilReady(adapter: DockerAdapter, containerIds: strin
 }
 
 /** Starts `count` agents in a fresh group `<name>-<random>`, labelled openclaw.test=1; call remove() in afterAll. */
-export async function startAgents(count: number, options: { name: string; env?: Record<string, string> }): Promise<TestAgents> {
+export async function startAgents(count: number, options: { name: string; env?: Record<string, string>; signingKey?: SigningKeyPair; trusted?: SigningKeyPair[] }): Promise<TestAgents> {
   const image = await ensureAgentImage();
   const connection = testDockerConnection();
   const adapter = createDockerAdapter(connection);
   const swarm = createSwarmManager(connection);
   const group = `${options.name}-${randomBytes(3).toString('hex')}`;
-  const signingKey = randomBytes(32);
+  const signingKey = options.signingKey ?? testSigningKey();
   const toRef = (s: StartedAgent): AgentRef => ({ ...s, group, running: true });
-  const add = async (n: number, prefix: string) => {
-    const started = await swarm.up({ count: n, group, prefix: `${group}-${prefix}`, image, signingKey, extraLabels: { [TEST_LABEL]: '1' }, extraEnv: options.env });
+  const add = async (n: number, prefix: string, trusted = options.trusted ?? [signingKey]) => {
+    const trustedKeys = formatTrustedKeys(trustedKeysOf(...trusted));
+    const started = await swarm.up({ count: n, group, prefix: `${group}-${prefix}`, image, trustedKeys, extraLabels: { [TEST_LABEL]: '1' }, extraEnv: options.env });
     await waitUntilReady(adapter, started.map((s) => s.containerId));
     return started.map(toRef);
   };

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { AgentChannel, AgentRef, DockerAdapter } from '../../src/docker';
+import { formatSigningKey, SigningKeyPair } from '../../src/signing/keys';
 import type { AgentInjectionResult, AgentStatusEntry, SwarmInjectionResult, SwarmProgress } from '../../src/shared/injection-types';
 import { childWorkflowId, rollbackReloadId, TERMINAL_OUTCOMES } from '../../src/shared/injection-types';
 import { progressQuery } from '../../workflows';
@@ -25,7 +26,7 @@ export class WorkerProcesses {
   /** The last lines the workers wrote to stderr, for a failing test's message. */
   readonly stderrTail: string[] = [];
 
-  constructor(private readonly env: { temporalAddress: string; taskQueue: string; signingKey: Buffer; dockerHost?: string }) {}
+  constructor(private readonly env: { temporalAddress: string; taskQueue: string; signingKey: SigningKeyPair; dockerHost?: string }) {}
 
   start(): ChildProcess {
     const child = spawn(process.execPath, [WORKER_ENTRY], {
@@ -33,7 +34,7 @@ export class WorkerProcesses {
         ...process.env,
         TEMPORAL_ADDRESS: this.env.temporalAddress,
         OPENCLAW_TASK_QUEUE: this.env.taskQueue,
-        OPENCLAW_SIGNING_KEY: this.env.signingKey.toString('hex'),
+        OPENCLAW_SIGNING_KEY: formatSigningKey(this.env.signingKey),
         OPENCLAW_LOG_LEVEL: 'error',
         ...(this.env.dockerHost ? { DOCKER_HOST: this.env.dockerHost } : {}),
       },

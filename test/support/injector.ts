@@ -5,12 +5,14 @@ import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../../src/config';
 import { createAgentChannel, createDockerAdapter, DockerAdapter, AgentChannel } from '../../src/docker';
 import { createLogger } from '../../src/shared/logger';
+import type { SigningKeyPair } from '../../src/signing/keys';
 import type { AgentInjectionResult, OnBusy, Priority, SwarmInjectionInput, SwarmInjectionResult, TargetSelector } from '../../src/shared/injection-types';
 import { childWorkflowId, PRIORITY_KEY } from '../../src/shared/injection-types';
 import { INJECTION_ID } from '../../src/shared/search-attributes';
 import { mainTaskQueue } from '../../src/shared/task-queues';
 import { createInjectorWorkers, InjectorWorkers } from '../../src/worker/worker';
 import { swarmInjectionWorkflow } from '../../workflows';
+import { testSealing } from './signing';
 import { testClient, testConfig, testNativeConnection, testWorkflowBundle } from './temporal';
 
 export interface TestInjector {
@@ -40,7 +42,10 @@ export interface TestInjector {
  * it; the returned `channel` stays the plain one.
  */
 export async function startTestInjector(options: {
-  signingKey: Buffer;
+  /** The workers' key pair; the agents must trust its public half (startAgents does). */
+  signingKey: SigningKeyPair;
+  /** Keys the workers also trust when re-sealing a previous program for a rollback (the key rotated from). */
+  alsoTrusted?: SigningKeyPair[];
   workers?: boolean;
   overrides?: Record<string, string>;
   temporalAddress?: string;
@@ -63,8 +68,8 @@ export async function startTestInjector(options: {
       taskQueue: config.taskQueue,
       dockerHostName: config.dockerHostName,
       workflows: testWorkflowBundle(),
-      injectorDeps: { logger, signingKey: options.signingKey },
-      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel: workerChannel },
+      injectorDeps: { logger },
+      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel: workerChannel, sealing: testSealing(options.signingKey, ...(options.alsoTrusted ?? [])) },
     });
     running = workers.run();
   }

@@ -2,7 +2,7 @@
 // for the Docker engine: proves continue-as-new keeps every run's history under Temporal's warning limit, that the
 // program travels by reference (no event carries it but its holder's start), and that a cancel at scale reverts
 // every agent even when the rollback itself has to continue as new.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { createFleetDriver, FleetDriver } from '../../bench/fleet/fleet-driver';
 import { createLogger } from '../../src/shared/logger';
@@ -12,6 +12,7 @@ import { mainTaskQueue } from '../../src/shared/task-queues';
 import { createInjectorWorkers, InjectorWorkers } from '../../src/worker/worker';
 import { progressQuery, programHolderWorkflowId, swarmInjectionWorkflow } from '../../workflows';
 import { testClient, testConfig, testNativeConnection, testWorkflowBundle } from '../support/temporal';
+import { testSealing, testSigningKey } from '../support/signing';
 
 const AGENTS = Number(process.env.OPENCLAW_SCALE_AGENTS ?? 10_000);
 const CANCEL_AGENTS = 2_000;
@@ -46,8 +47,8 @@ async function withFleet<T>(fleet: FleetDriver, fn: (client: Client, config: Ret
     taskQueue: config.taskQueue,
     dockerHostName: config.dockerHostName,
     workflows: testWorkflowBundle(),
-    injectorDeps: { logger, signingKey: fleet.signingKey },
-    dockerDeps: { hostName: config.dockerHostName, logger, docker: fleet.docker, channel: fleet.channel },
+    injectorDeps: { logger },
+    dockerDeps: { hostName: config.dockerHostName, logger, docker: fleet.docker, channel: fleet.channel, sealing: testSealing(fleet.signingKey) },
     tuning: { maxConcurrentActivityTaskExecutions: 400, maxConcurrentWorkflowTaskExecutions: 100, maxCachedWorkflows: 2_000 },
   });
   const { client, close } = await testClient();
@@ -77,7 +78,7 @@ function swarmInput(config: ReturnType<typeof testConfig>, injectionId: string, 
 }
 
 it(`injects ${AGENTS} simulated agents with a large program at MAX_PARALLEL 1000, every run's history under ${HISTORY_WARNING_EVENTS} events`, async () => {
-  const fleet = createFleetDriver({ count: AGENTS, group: 'scale', signingKey: randomBytes(32) });
+  const fleet = createFleetDriver({ count: AGENTS, group: 'scale', signingKey: testSigningKey() });
   await withFleet(fleet, async (client, config) => {
     const injectionId = `scale-${randomUUID()}`;
     const started = Date.now();
@@ -119,7 +120,7 @@ it(`injects ${AGENTS} simulated agents with a large program at MAX_PARALLEL 1000
 }, 1_800_000);
 
 it(`a cancel of ${CANCEL_AGENTS} agents mid-rollout reverts every one, though the rollback continues as new`, async () => {
-  const fleet = createFleetDriver({ count: CANCEL_AGENTS, group: 'cancel', signingKey: randomBytes(32) });
+  const fleet = createFleetDriver({ count: CANCEL_AGENTS, group: 'cancel', signingKey: testSigningKey() });
   await withFleet(fleet, async (client, config) => {
     const injectionId = `scale-cancel-${randomUUID()}`;
     const handle = await client.workflow.start(swarmInjectionWorkflow, {

@@ -9,6 +9,7 @@ import { progressQuery } from '../../workflows';
 import { startAgents, TestAgents } from '../support/agents';
 import { startTestInjector, TestInjector } from '../support/injector';
 import { testTemporalAddress } from '../support/temporal';
+import { formatSigningKey } from '../../src/signing/keys';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const WORKER_ENTRY = path.join(PROJECT_ROOT, 'dist', 'src', 'worker', 'main.js');
@@ -38,7 +39,7 @@ function startWorkerProcess(): ChildProcess {
       ...process.env,
       TEMPORAL_ADDRESS: testTemporalAddress(),
       OPENCLAW_TASK_QUEUE: injector.config.taskQueue,
-      OPENCLAW_SIGNING_KEY: agents.signingKey.toString('hex'),
+      OPENCLAW_SIGNING_KEY: formatSigningKey(agents.signingKey),
       OPENCLAW_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'pipe'],

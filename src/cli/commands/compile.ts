@@ -1,7 +1,10 @@
-// `openclaw compile FILE [--context JSON] [--json]`: compile a program and print its disassembly or a JSON record.
+// `openclaw compile FILE [--context JSON] [--json]`: compile a program and print its disassembly or a JSON record;
+// `--bytecode FILE.bc` lists a program file instead and says what its signature was verified against.
 import { parseArgs } from 'node:util';
 import { formatDuration } from '../../bytecode/arith';
 import { disassemble } from '../../bytecode/disassemble';
+import { BytecodeError, MAX_PROGRAM_BYTES } from '../../bytecode/format';
+import { disassembleChecked } from '../../signing/describe';
 import { compile, formatDiagnostic, MAX_SOURCE_BYTES, RolloutSettings, Share } from '../../compiler';
 import { ConfigError } from '../../config';
 import { CliCommand, CliIo, CliUsageError } from '../io';
@@ -10,7 +13,10 @@ import { CliCommand, CliIo, CliUsageError } from '../io';
 export const CLI_PROGRAM_ID = 'openclaw-cli';
 
 const USAGE = `usage: openclaw compile FILE [--context JSON] [--json] [--program-id ID] [--no-optimize]
-  FILE             the program; - reads stdin
+       openclaw compile --bytecode FILE.bc
+  FILE             the program; - reads stdin; the output is unsigned (a dry run: no agent accepts it)
+  --bytecode       FILE is a program file (bytecode v2): list it and check its signature against the trusted keys
+                   (OPENCLAW_TRUSTED_KEYS, the signing key's public half, the dev key)
   --context JSON   the context object that \${name} refers to, e.g. '{"deadline":"2h","budget":500}'
   --json           print {ok, bytecode (base64), rollout, directives, diagnostics} instead of the disassembly
   --program-id ID  the id written into the bytecode (default ${CLI_PROGRAM_ID})
@@ -63,6 +69,7 @@ async function compileCommandLine(argv: string[], io: CliIo): Promise<number> {
         json: { type: 'boolean', default: false },
         'program-id': { type: 'string', default: CLI_PROGRAM_ID },
         'no-optimize': { type: 'boolean', default: false },
+        bytecode: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -76,6 +83,7 @@ async function compileCommandLine(argv: string[], io: CliIo): Promise<number> {
   }
   if (positionals.length !== 1) throw new CliUsageError(positionals.length === 0 ? 'FILE is missing' : 'give one FILE');
   const file = positionals[0];
+  if (values.bytecode) return listBytecode(file, io);
   const context = parseContext(values.context);
   let source: string;
   try {
@@ -85,10 +93,9 @@ async function compileCommandLine(argv: string[], io: CliIo): Promise<number> {
     throw new CliUsageError(`cannot read ${file}: ${(err as Error).message}`);
   }
   const shownName = file === '-' ? '<stdin>' : file;
-  const signingKey = io.signingKey();
   const result = compile(source, context, {
     programId: values['program-id'] ?? CLI_PROGRAM_ID,
-    signingKey,
+    dryRun: true,
     optimize: !values['no-optimize'],
   });
 
@@ -103,9 +110,31 @@ async function compileCommandLine(argv: string[], io: CliIo): Promise<number> {
     };
     io.stdout.write(JSON.stringify(record, null, 2) + '\n');
   } else if (result.ok && result.bytecode && result.rollout) {
-    io.stdout.write(`${disassemble(result.bytecode, { key: signingKey })}\n${describeRollout(result.rollout)}\n`);
+    io.stdout.write(`${disassemble(result.bytecode)}\n${describeRollout(result.rollout)}\n`);
   }
   return result.ok ? 0 : 1;
+}
+
+/** `--bytecode`: a program file's listing; exit 0 only when its signature verified against a trusted key. */
+async function listBytecode(file: string, io: CliIo): Promise<number> {
+  if (!io.readBinaryFile) throw new CliUsageError('--bytecode cannot read files here');
+  let bytes: Buffer;
+  try {
+    bytes = await io.readBinaryFile(file);
+  } catch (err) {
+    throw new CliUsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (bytes.length > MAX_PROGRAM_BYTES) throw new CliUsageError(`${file} is ${bytes.length} bytes, over the ${MAX_PROGRAM_BYTES}-byte bound of a program`);
+  let listing: string;
+  try {
+    listing = disassembleChecked(bytes, io.trustedKeys());
+  } catch (err) {
+    if (!(err instanceof BytecodeError)) throw err;
+    io.stderr.write(`openclaw compile: ${file}: ${err.code}: ${err.message}\n`);
+    return 1;
+  }
+  io.stdout.write(listing + '\n');
+  return /^; signature Ed25519, verified/m.test(listing) ? 0 : 1;
 }
 
 export const compileCommand: CliCommand = {

@@ -1,14 +1,15 @@
 // POST /compile: a dry run — bytecode, disassembly, rollout settings, and the agents the program would hit. Starts nothing.
-// The bytecode is signed with the gateway's throwaway key (program-check.ts): no agent runs it.
+// The bytecode is unsigned (only workers seal programs, per agent): no agent runs it.
 import { createHash } from 'node:crypto';
 import { RequestHandler, Router } from 'express';
 import { MAX_TARGET_AGENTS } from '../../shared/injection-types';
+import { DRY_RUN_PROGRAM_ID } from '../../signing/seal';
 import { diagnosticView, ProgramChecker } from '../program-check';
 import type { TargetResolver, TargetSelector } from '../target-resolver';
 import { agentListField, Checker, contextField, groupField, instructionField, knownQuery, objectBody } from '../validation';
 
-/** Program id written into dry-run bytecode (a real injection writes its injection id). */
-export const DRY_RUN_PROGRAM_ID = 'dry-run';
+/** Program id written into dry-run bytecode (a real injection writes its injection id); nothing ever seals it. */
+export { DRY_RUN_PROGRAM_ID };
 
 export function compileRoutes(deps: { programs: ProgramChecker; targets: TargetResolver; guards: RequestHandler[] }): Router {
   const router = Router();
@@ -22,13 +23,13 @@ export function compileRoutes(deps: { programs: ProgramChecker; targets: TargetR
     const group = groupField(body.group, check);
     if (body.agents !== undefined && body.group !== undefined) check.add('group', 'give agents or group, not both');
     check.done();
-    const result = deps.programs.compileOrReject(source, context, DRY_RUN_PROGRAM_ID);
+    const result = deps.programs.compileOrReject(source, context, { programId: DRY_RUN_PROGRAM_ID, dryRun: true });
     const selector: TargetSelector | null = agents ? { agentIds: agents } : group ? { group } : result.rollout.target ? { group: result.rollout.target } : null;
     res.json({
       ok: true,
       dryRun: true,
       programId: DRY_RUN_PROGRAM_ID,
-      signature: 'throwaway key of this gateway process: no agent accepts this bytecode',
+      signature: 'none: an unsigned dry run, no agent accepts this bytecode',
       bytes: result.bytecode.length,
       sha256: createHash('sha256').update(result.bytecode).digest('hex'),
       bytecode: result.bytecode.toString('base64'),

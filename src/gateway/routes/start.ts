@@ -76,7 +76,7 @@ export function startRoutes(deps: StartRouteDeps): Router {
 
   async function begin(req: Request, res: Response, plan: StartPlan, route: string) {
     const injectionId = injectionIdFor(req, res);
-    const { rollout } = deps.programs.compileOrReject(plan.source, plan.context, injectionId);
+    const { rollout } = deps.programs.compileOrReject(plan.source, plan.context, { programId: injectionId });
     if (plan.targets === null && rollout.target === null) {
       throw new ApiError(400, 'NO_TARGETS', 'no targets: give agents or group, or set TARGET in the program', { problems: [{ field: 'agents', problem: 'no targets' }] });
     }
