@@ -233,7 +233,7 @@ export const OPENAPI_DOCUMENT: Json = {
     },
     '/compile': {
       post: {
-        summary: 'Compile only (dry run): bytecode signed with a throwaway key no agent accepts, disassembly, rollout and the targets it would hit (asked of the workers)',
+        summary: 'Compile only (dry run): unsigned bytecode no agent accepts, disassembly, rollout and the targets it would hit (asked of the workers)',
         requestBody: {
           required: true,
           content: {
@@ -372,7 +372,7 @@ export const OPENAPI_DOCUMENT: Json = {
           dryRun: { type: 'boolean', const: true },
           programId: { type: 'string', const: 'dry-run' },
           signature: { type: 'string' },
-          bytecode: { type: 'string', contentEncoding: 'base64', description: 'Signed with a throwaway key of this gateway process: no agent accepts it.' },
+          bytecode: { type: 'string', contentEncoding: 'base64', description: 'Unsigned (only workers seal programs, per agent): no agent accepts it.' },
           bytes: { type: 'integer' },
           sha256: { type: 'string' },
           disassembly: { type: 'string' },
