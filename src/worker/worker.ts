@@ -5,6 +5,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, WorkerOpti
 import { createDockerActivities, createInjectorActivities, DockerActivityDeps, InjectorActivityDeps } from '../../activities';
 import { createLeaseActivities } from '../../activities/lease-activities';
 import { createProgramSource } from './program-source';
+import { activityMetricsInterceptor } from '../telemetry/activity-metrics';
 import { dockerHostTaskQueue, mainTaskQueue } from '../shared/task-queues';
 
 /** Where the worker finds the workflow code: a prebuilt bundle (tests) or the workflows folder (bundled at start-up). */
@@ -13,6 +14,17 @@ export type WorkflowSource = { bundlePath: string } | { workflowsPath: string };
 const QUIET_BUNDLER_LOGGER = new DefaultLogger('WARN');
 
 export const DEFAULT_WORKFLOWS_PATH = path.resolve(__dirname, '..', '..', 'workflows');
+
+/** Workflow interceptors bundled with the workflow code (the SDK reads them from the bundle, not the worker options). */
+export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [path.resolve(__dirname, '..', '..', 'workflows', 'interceptors', 'outcome-metrics')];
+
+/** Bundles the workflows with the injector's workflow interceptors: the one way a bundle is made (worker and tests). */
+export async function bundleInjectorWorkflows(workflowsPath: string, logger: Parameters<typeof bundleWorkflowCode>[0]['logger'] = QUIET_BUNDLER_LOGGER): Promise<{ code: string }> {
+  return bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES], logger });
+}
+
+/** Activity interceptors on every worker: step latency, retries, rollbacks and leases on the SDK's metric meter. */
+const ACTIVITY_INTERCEPTORS = { activity: [activityMetricsInterceptor] };
 
 export interface InjectorWorkersOptions {
   connection: NativeConnection;
@@ -44,7 +56,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
   const workflowOptions =
     'bundlePath' in options.workflows
       ? { workflowBundle: { codePath: options.workflows.bundlePath } }
-      : { workflowBundle: await bundleWorkflowCode({ workflowsPath: options.workflows.workflowsPath, logger: QUIET_BUNDLER_LOGGER }) };
+      : { workflowBundle: await bundleInjectorWorkflows(options.workflows.workflowsPath) };
   const workers: Worker[] = [];
   // Activities that talk to Temporal themselves (program holders, lease shards) share the worker's connection.
   const client = new Client({ connection: options.connection, namespace: options.namespace });
@@ -55,6 +67,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         namespace: options.namespace,
         taskQueue: mainTaskQueue(options.taskQueue),
         ...workflowOptions,
+        interceptors: ACTIVITY_INTERCEPTORS,
         activities: {
           ...createInjectorActivities({ client, taskQueue: mainTaskQueue(options.taskQueue), ...options.injectorDeps }),
           ...createLeaseActivities({ client, taskQueue: mainTaskQueue(options.taskQueue) }),
@@ -71,6 +84,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         taskQueue: dockerHostTaskQueue(options.taskQueue, options.dockerHostName),
         // The per-agent workflows run here too, next to the engine, so their short steps can be local activities.
         ...workflowOptions,
+        interceptors: ACTIVITY_INTERCEPTORS,
         activities: createDockerActivities({ programs: createProgramSource(client), ...options.dockerDeps }),
         ...options.tuning,
       }),

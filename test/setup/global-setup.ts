@@ -2,9 +2,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { findTemporalCli, startScratchDevServer, DevServer } from '../../src/temporal/dev-server';
 import { assertDockerReachable } from './docker-check';
+import { bundleInjectorWorkflows } from '../../src/worker/worker';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -22,9 +22,13 @@ export default async function globalSetup(): Promise<void> {
   const server = await startScratchDevServer(cliPath, runDir);
   globalThis.__OPENCLAW_DEV_SERVER__ = server;
 
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: path.join(PROJECT_ROOT, 'workflows', 'index.ts'),
-    logger: { trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error, log() {} },
+  const { code } = await bundleInjectorWorkflows(path.join(PROJECT_ROOT, 'workflows', 'index.ts'), {
+    trace() {},
+    debug() {},
+    info() {},
+    warn: console.warn,
+    error: console.error,
+    log() {},
   });
   const bundlePath = path.join(runDir, 'workflow-bundle.js');
   writeFileSync(bundlePath, code);
