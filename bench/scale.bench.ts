@@ -11,7 +11,9 @@ import { INJECTION_ID } from '../src/shared/search-attributes';
 import { mainTaskQueue } from '../src/shared/task-queues';
 import { installSdkRuntime } from '../src/temporal/sdk-logging';
 import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH } from '../src/worker/worker';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createFloorActivities } from './floor/floor-activities';
+import type { floorFanOutWorkflow } from './floor/floor-workflows';
 import type { swarmInjectionWorkflow } from '../workflows';
 import { createFleetDriver } from './fleet/fleet-driver';
 import { loadAverage, parseOptions, startBenchDevServer, startCpuMeter, startRssSampler } from './measure';
@@ -35,7 +37,14 @@ interface ScaleResult {
   peakRssMiB: number;
   devServerCore: number | null;
   benchProcessCore: number | null;
+  /** The bare fan-out's rate in the same run on the same server (bench/floor/), and the injector's share of it. */
+  floorSeconds: number;
+  floorAgentsPerSecond: number;
+  ratioToFloor: number;
+  loadAverage: string;
 }
+
+const FLOOR_WORKFLOWS_PATH = require.resolve('./floor/floor-workflows');
 
 /** The options `npm run bench -- scale` takes. */
 export const OPTIONS: readonly string[] = ['agents'];
@@ -53,7 +62,11 @@ export async function run(args: readonly string[] = []): Promise<void> {
     const clientConnection = await Connection.connect({ address: devServer.server.address });
     try {
       const client = new Client({ connection: clientConnection });
-      for (const agents of scales) results.push(await runScale(agents, connection, client, devServer.server.pid));
+      for (const agents of scales) {
+        const floorSeconds = await runFloor(agents, connection, client);
+        const r = await runScale(agents, connection, client, devServer.server.pid);
+        results.push({ ...r, floorSeconds, floorAgentsPerSecond: agents / floorSeconds, ratioToFloor: floorSeconds / r.seconds, loadAverage: loadAverage() });
+      }
     } finally {
       await clientConnection.close();
       await connection.close();
@@ -67,12 +80,39 @@ export async function run(args: readonly string[] = []): Promise<void> {
     console.log(
       `${String(r.agents).padStart(6)}   ${r.status.padEnd(10)}  ${`${r.seconds.toFixed(1)} s`.padEnd(8)}  ${r.agentsPerSecond.toFixed(1).padStart(8)}  ${String(r.runs).padStart(4)}  ${String(Math.max(...r.historyEventsPerRun)).padStart(14)}  ${`${r.peakRssMiB} MiB`.padEnd(9)}  ${r.devServerCore === null ? 'n/a' : `${(r.devServerCore * 100).toFixed(0)}% of a core`.padEnd(15)}  ${r.benchProcessCore === null ? 'n/a' : `${(r.benchProcessCore * 100).toFixed(0)}% of a core`}`,
     );
+    console.log(`         Temporal floor (bare fan-out, one no-op local activity per child, same tuning and window): ${r.floorSeconds.toFixed(1)} s, ${r.floorAgentsPerSecond.toFixed(1)} agents/s; injector / floor ${r.ratioToFloor.toFixed(2)}; load average ${r.loadAverage}`);
     console.log(`         events per run: ${r.historyEventsPerRun.join(', ')} — ${Math.max(...r.historyEventsPerRun) < HISTORY_WARNING_EVENTS ? 'every run' : 'NOT every run'} under ${HISTORY_WARNING_EVENTS}`);
   }
   for (const r of results) console.log(JSON.stringify({ bench: 'scale', ...r }));
 }
 
-async function runScale(agents: number, connection: NativeConnection, client: Client, devServerPid: number): Promise<ScaleResult> {
+/** Seconds the bare child-per-agent fan-out takes for `agents` children on the same server and worker tuning. */
+async function runFloor(agents: number, connection: NativeConnection, client: Client): Promise<number> {
+  const taskQueue = `scale-floor-${randomBytes(4).toString('hex')}`;
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: FLOOR_WORKFLOWS_PATH,
+    activities: createFloorActivities(),
+    ...SCALE_TUNING,
+  });
+  const running = worker.run();
+  try {
+    const started = performance.now();
+    await client.workflow.execute<typeof floorFanOutWorkflow>('floorFanOutWorkflow', {
+      workflowId: `scale-floor-${randomUUID()}`,
+      taskQueue,
+      args: [{ agents, maxParallel: SCALE_MAX_PARALLEL, from: 0 }],
+      workflowExecutionTimeout: SCALE_TIMEOUT_MS,
+    });
+    return (performance.now() - started) / 1000;
+  } finally {
+    worker.shutdown();
+    await running;
+  }
+}
+
+async function runScale(agents: number, connection: NativeConnection, client: Client, devServerPid: number): Promise<Omit<ScaleResult, 'floorSeconds' | 'floorAgentsPerSecond' | 'ratioToFloor' | 'loadAverage'>> {
   const signingKey = generateSigningKeyPair(`scale-${randomBytes(4).toString('hex')}`);
   const group = `scale${agents}`;
   const fleet = createFleetDriver({ count: agents, group, signingKey });

@@ -1,0 +1,37 @@
+// The Temporal floor: a bare child-per-agent fan-out (a sliding window of children, one no-op local activity each,
+// continue-as-new between chunks) that the scale bench measures beside the injector's own orchestration.
+import { continueAsNew, executeChild, proxyLocalActivities, ParentClosePolicy, workflowInfo } from '@temporalio/workflow';
+import type { createFloorActivities } from './floor-activities';
+
+const { noop } = proxyLocalActivities<ReturnType<typeof createFloorActivities>>({ startToCloseTimeout: '1 minute' });
+
+/** Children per run before continue-as-new: about four parent events per child keeps a run well under 10,240. */
+export const FLOOR_AGENTS_PER_RUN = 1_000;
+
+export interface FloorInput {
+  agents: number;
+  maxParallel: number;
+  /** First agent index of this run. */
+  from: number;
+}
+
+export async function floorChildWorkflow(agent: number): Promise<number> {
+  return noop(agent);
+}
+
+export async function floorFanOutWorkflow(input: FloorInput): Promise<number> {
+  const until = Math.min(input.agents, input.from + FLOOR_AGENTS_PER_RUN);
+  const inFlight = new Set<Promise<unknown>>();
+  for (let agent = input.from; agent < until; agent++) {
+    while (inFlight.size >= input.maxParallel) await Promise.race(inFlight);
+    const child: Promise<unknown> = executeChild(floorChildWorkflow, {
+      workflowId: `${workflowInfo().workflowId}/${agent}`,
+      args: [agent],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+    }).finally(() => inFlight.delete(child));
+    inFlight.add(child);
+  }
+  await Promise.all(inFlight);
+  if (until < input.agents) await continueAsNew<typeof floorFanOutWorkflow>({ ...input, from: until });
+  return input.agents;
+}
