@@ -2,16 +2,18 @@
 // for Prometheus at OPENCLAW_SDK_METRICS_ADDRESS beside the injector's own (step latencies, outcomes), and its logs are
 // JSON lines carrying the ids of what they describe.
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { formatSigningKey } from '../../src/signing/keys';
 import { freePort } from '../../src/temporal/dev-server';
 import { dockerHostTaskQueue } from '../../src/shared/task-queues';
 import { AGENT_OUTCOMES_METRIC, SDK_METRICS_USED, STEP_DURATION_METRIC } from '../../src/telemetry/metric-names';
 import { pingWorkflow } from '../../workflows';
 import { startAgents, testDockerConnection } from '../support/agents';
 import { startTestInjector } from '../support/injector';
+import { testSigningKey } from '../support/signing';
 import { testClient, testRunDir, testTemporalAddress } from '../support/temporal';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -111,7 +113,7 @@ describe('the standalone worker process', () => {
       OPENCLAW_TASK_QUEUE: taskQueue,
       OPENCLAW_DOCKER_HOST_NAME: 'metrics-host',
       OPENCLAW_DATA_DIR: testRunDir(),
-      OPENCLAW_SIGNING_KEY: randomBytes(32).toString('hex'),
+      OPENCLAW_SIGNING_KEY: formatSigningKey(testSigningKey()),
       OPENCLAW_SDK_METRICS_ADDRESS: metricsAddress,
       OPENCLAW_LOG_LEVEL: 'info',
     });
@@ -167,7 +169,7 @@ describe('the standalone worker process', () => {
       OPENCLAW_DOCKER_HOST_NAME: hostName,
       DOCKER_HOST: testDockerConnection().dockerHost,
       OPENCLAW_DATA_DIR: testRunDir(),
-      OPENCLAW_SIGNING_KEY: agents.signingKey.toString('hex'),
+      OPENCLAW_SIGNING_KEY: formatSigningKey(agents.signingKey),
       OPENCLAW_SDK_METRICS_ADDRESS: metricsAddress,
     });
     const injector = await startTestInjector({ signingKey: agents.signingKey, workers: false, overrides: { OPENCLAW_TASK_QUEUE: taskQueue, OPENCLAW_DOCKER_HOST_NAME: hostName } });
