@@ -24,6 +24,8 @@ import { TRACE_HEARTBEAT_INTERVAL_MS } from '../src/shared/timeouts';
 /** Largest program read back from an agent (the bytecode format's own bound). */
 export const MAX_SNAPSHOT_BYTES = 1024 * 1024;
 const MAX_SNAPSHOT_META_BYTES = 2048;
+/** Container ids an AGENT_AMBIGUOUS message names at most. */
+const MAX_AMBIGUOUS_IDS_NAMED = 4;
 
 /**
  * Where the program an injection replaces is kept, inside the agent (never in workflow history): one slot per agent.
@@ -218,8 +220,22 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     }
   }
 
+  /**
+   * The one container that is this agent. Identity is a label any container can copy, so two running containers
+   * claiming one id are AGENT_AMBIGUOUS: neither is touched (the injector cannot tell the agent from an impostor).
+   * A rollback goes to the container id its snapshot recorded, never to a fresh lookup.
+   */
   async function containerOf(agentId: string): Promise<string> {
-    const agent = await docker.findAgent(agentId);
+    const matches = await docker.listAgents({ agentIds: [agentId] });
+    const running = matches.filter((m) => m.running);
+    if (running.length > 1) {
+      const ids = running.slice(0, MAX_AMBIGUOUS_IDS_NAMED).map((m) => m.containerId.slice(0, 12)).join(', ');
+      throw ApplicationFailure.nonRetryable(
+        `${running.length} running containers carry the label dreamnet.agent=${agentId} on host ${deps.hostName} (${ids}): none was touched; remove the impostor`,
+        'AGENT_AMBIGUOUS',
+      );
+    }
+    const agent = running[0] ?? matches[0];
     if (!agent) throw ApplicationFailure.nonRetryable(`no container carries the label dreamnet.agent=${agentId} on host ${deps.hostName}`, 'AGENT_NOT_FOUND');
     if (!agent.running) throw ApplicationFailure.create({ message: `agent ${agentId}'s container is not running`, type: 'CONTAINER_NOT_RUNNING', nonRetryable: false });
     return agent.containerId;

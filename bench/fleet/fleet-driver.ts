@@ -123,6 +123,11 @@ export function createFleetDriver(options: { count: number; group: string; signi
       return { version: 'simulated', apiVersion: 'simulated' };
     },
     async listAgents(selector?: AgentSelector) {
+      if (selector?.agentIds?.length === 1 && selector.group === undefined) {
+        // One id (the activities' identity check per agent): a map lookup, not a walk over the whole fleet.
+        const one = agents.get(selector.agentIds[0]);
+        return one ? [one.ref] : [];
+      }
       let refs = [...agents.values()].map((a) => a.ref);
       if (selector?.group) refs = refs.filter((r) => r.group === selector.group);
       if (selector?.agentIds) {

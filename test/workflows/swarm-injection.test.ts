@@ -14,7 +14,9 @@ import {
   setMaxParallelUpdate,
   swarmInjectionWorkflow,
 } from '../../workflows';
-import { startAgents, TestAgents } from '../support/agents';
+import { LABEL_AGENT_ID, LABEL_ROLE, LABEL_ROLE_AGENT } from '../../src/agent/protocol';
+import { formatTrustedKey } from '../../src/signing/keys';
+import { ensureAgentImage, startAgents, TEST_LABEL, TestAgents, waitUntilReady } from '../support/agents';
 import { startTestInjector, TestInjector } from '../support/injector';
 import { replayAndSave, testTemporalAddress } from '../support/temporal';
 
@@ -212,5 +214,33 @@ describe('swarmInjection on real agents', () => {
     expect(cause.type).toBe('COMPILE_FAILED');
     expect(cause.nonRetryable).toBe(true);
     expect(JSON.stringify(cause.details)).toMatch(/REDUCE_COSTS/);
+  });
+});
+
+describe('identity by label', () => {
+  it('refuses an agent whose id a second running container copies (DUPLICATE_AGENT_ID) and touches neither container', async () => {
+    const victim = agents.agents[19];
+    const before = await programOf(victim);
+    const image = await ensureAgentImage();
+    // The impostor copies the victim's labels and id, as any container on the host could.
+    const { stdout } = await promisify(execFile)('docker', [
+      'run', '-d', '--network', 'none',
+      '--label', `${LABEL_ROLE}=${LABEL_ROLE_AGENT}`, '--label', `${LABEL_AGENT_ID}=${victim.agentId}`, '--label', `${TEST_LABEL}=1`,
+      '--env', `OPENCLAW_AGENT_ID=${victim.agentId}`, '--env', `OPENCLAW_TRUSTED_KEYS=${formatTrustedKey(agents.signingKey.keyId, agents.signingKey.publicKey)}`,
+      image,
+    ]);
+    const impostorId = stdout.trim();
+    try {
+      await waitUntilReady(agents.adapter, [impostorId]);
+      const injectionId = `impostor-${Date.now()}`;
+      const result = await injector.runSwarm({ injectionId, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 1\n  CANARY: 0\n}', targets: { agentIds: [victim.agentId] } });
+      const row = result.agents.find((a) => a.agentId === victim.agentId);
+      // Resolution sees two containers claiming the id: no child starts, neither container is touched.
+      expect([result.counts.injected, row?.outcome, row?.childWorkflowId, row?.error]).toEqual([0, 'not-found', null, 'DUPLICATE_AGENT_ID']);
+      expect(await programOf(victim)).toBe(before);
+      expect((await injector.channel.current(impostorId))?.programId ?? null).toBeNull();
+    } finally {
+      await promisify(execFile)('docker', ['rm', '-f', impostorId]);
+    }
   });
 });
