@@ -44,14 +44,19 @@ describe('key rotation on a running swarm', () => {
     const failing = `rot-fail-${Date.now()}`;
     const failed = await injector.runSwarm({
       injectionId: failing,
-      source: source(`\nWHEN agent.agent_id == "${agents.agents[0].agentId}" {\n  SIMULATE_FAILURE { MESSAGE: "forced by the test" }\n}`),
+      // Agent 0 fails late, so the other two are injected (with key 2) before the budget stops the rollout.
+      source: source(`\nWHEN agent.agent_id == "${agents.agents[0].agentId}" {\n  SIMULATE_WORK BY 3s\n  SIMULATE_FAILURE { MESSAGE: "forced by the test" }\n}`),
       targets: { agentIds: ids(agents.agents) },
     });
     expect(failed.status).toBe('failure-budget-exceeded');
     for (const agent of agents.agents) expect((await agents.channel.current(agent.containerId))?.programId).toBe(underKey1);
-    // The failing agent was rolled back by the injector: key 1's program, re-sealed with key 2 for the rollback reload.
-    expect(await agents.channel.current(agents.agents[0].containerId)).toMatchObject({ programId: underKey1, reloadId: `${failing}.rollback` });
-    expect(await keyIdOf(agents.agents[0])).toBe(key2.keyId);
+    // The failing agent put key 1's program back itself (the compare-and-swap rollback finds nothing to undo); the two
+    // the injector rolled back run key 1's program re-sealed with key 2 for the rollback reload.
+    expect(await agents.channel.current(agents.agents[0].containerId)).toMatchObject({ programId: underKey1, reloadId: underKey1 });
+    for (const agent of agents.agents.slice(1)) {
+      expect(await agents.channel.current(agent.containerId)).toMatchObject({ programId: underKey1, reloadId: `${failing}.rollback` });
+      expect(await keyIdOf(agent)).toBe(key2.keyId);
+    }
     const underKey2 = `rot-k2-${Date.now()}`;
     expect((await injector.runSwarm({ injectionId: underKey2, source: source(), targets: { agentIds: ids(agents.agents) } })).status).toBe('succeeded');
 
