@@ -84,6 +84,9 @@ export interface TestGateways {
   remove(): Promise<void>;
 }
 
+/** Lines of an exited gateway's log quoted in the error. */
+const EXITED_LOG_LINES = 40;
+
 /** Starts `count` gateways in a fresh group and waits until each answers skills.status. */
 export async function startTestGateways(count: number, prefix: string): Promise<TestGateways> {
   const image = await ensureOpenClawImage();
@@ -100,7 +103,17 @@ export async function startTestGateways(count: number, prefix: string): Promise<
     for (const gateway of gateways) {
       // Before it is ready the CLI retries its connection and may outlast one exec's timeout: that too means not yet.
       const answers = () => skillsStatus(adapter, gateway.containerId).catch((err: unknown) => (isDockerAdapterError(err, 'DOCKER_TIMEOUT') ? null : Promise.reject(err)));
-      while ((await answers()) === null) {
+      const answered = async () => {
+        try {
+          return await answers();
+        } catch (err) {
+          // A gateway that exited while starting: say why, from its own log, rather than only that it is not running.
+          if (!isDockerAdapterError(err, 'CONTAINER_NOT_RUNNING')) throw err;
+          const { stdout, stderr } = await promisify(execFile)('docker', ['logs', '--tail', String(EXITED_LOG_LINES), gateway.containerId]).catch(() => ({ stdout: '', stderr: '' }));
+          throw new Error(`gateway ${gateway.agentId} exited while starting; the last lines of its log:\n${stdout}${stderr}`, { cause: err });
+        }
+      };
+      while ((await answered()) === null) {
         if (Date.now() > deadline) throw new Error(`gateway ${gateway.agentId} did not answer skills.status within ${GATEWAY_READY_TIMEOUT_MS} ms`);
         await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
       }
