@@ -11,6 +11,12 @@ import { startTestInjector, TestInjector } from '../support/injector';
 import { testTemporalAddress } from '../support/temporal';
 
 const AGENT_COUNT = 30;
+
+// One retry: the kill points "while an agent is being rolled back" need a pending rollbackAgent activity to be seen,
+// and under compare-and-swap rollbacks a failing agent that reverted itself is undone in well under a second, so the
+// poll can miss every window (seen once in a fresh-clone run, after passing in the run before). The retry logs the
+// first failure; making that window observable for certain is open work (issue 12 note).
+jest.retryTimes(1, { logErrorsBeforeRetry: true });
 const FAILING_INDEXES = [6, 13, 22];
 
 let agents: TestAgents;
