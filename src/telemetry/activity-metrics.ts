@@ -1,8 +1,38 @@
-// Activity inbound interceptor: each step's latency, retries, rollbacks and leases, on the SDK's metric meter
+// Activity inbound interceptor: each step's latency, retries, rollbacks and leases, on the SDK runtime's metric meter
 // (the worker's one Prometheus endpoint). Activities themselves carry no metrics code.
 import type { Context } from '@temporalio/activity';
-import type { ActivityInterceptors } from '@temporalio/worker';
+import type { MetricCounter, MetricHistogram, MetricMeter, MetricTags } from '@temporalio/common';
+import { ActivityInterceptors, Runtime } from '@temporalio/worker';
 import { LEASES_BUSY_METRIC, LEASES_GRANTED_METRIC, ROLLBACK_STEPS, ROLLBACKS_METRIC, STEP_DURATION_METRIC, STEP_RETRIES_METRIC } from './metric-names';
+
+interface Instruments {
+  duration: MetricHistogram;
+  retries: MetricCounter;
+  rollbacks: MetricCounter;
+  leasesGranted: MetricCounter;
+  leasesBusy: MetricCounter;
+}
+
+/**
+ * Created once per process and meter: each creation is a native call, and the interceptor runs on every activity
+ * attempt. The tags the SDK's activity meter would add (namespace, taskQueue, activityType) are given per record.
+ */
+const instrumentsByMeter = new WeakMap<MetricMeter, Instruments>();
+
+function instrumentsOf(meter: MetricMeter): Instruments {
+  let instruments = instrumentsByMeter.get(meter);
+  if (!instruments) {
+    instruments = {
+      duration: meter.createHistogram(STEP_DURATION_METRIC, 'float', 's', 'seconds one activity attempt took'),
+      retries: meter.createCounter(STEP_RETRIES_METRIC, '1', 'activity attempts after the first'),
+      rollbacks: meter.createCounter(ROLLBACKS_METRIC, '1', 'rollback attempts'),
+      leasesGranted: meter.createCounter(LEASES_GRANTED_METRIC, '1', 'agent leases granted'),
+      leasesBusy: meter.createCounter(LEASES_BUSY_METRIC, '1', 'agents refused: leased by another injection'),
+    };
+    instrumentsByMeter.set(meter, instruments);
+  }
+  return instruments;
+}
 
 /** The lease activity's answer, read for its counts only. */
 function leaseCounts(result: unknown): { granted: number; busy: number } | null {
@@ -13,11 +43,12 @@ function leaseCounts(result: unknown): { granted: number; busy: number } | null 
 
 export function activityMetricsInterceptor(ctx: Context): ActivityInterceptors {
   const step = ctx.info.activityType;
-  const meter = ctx.metricMeter.withTags({ step });
+  const metrics = instrumentsOf(Runtime.instance().metricMeter);
+  const tags: MetricTags = { namespace: ctx.info.activityNamespace, taskQueue: ctx.info.taskQueue, activityType: step, step };
   return {
     inbound: {
       async execute(input, next) {
-        if (ctx.info.attempt > 1) meter.createCounter(STEP_RETRIES_METRIC, '1', 'activity attempts after the first').add(1);
+        if (ctx.info.attempt > 1) metrics.retries.add(1, tags);
         const startedAt = process.hrtime.bigint();
         let result: 'ok' | 'error' = 'error';
         try {
@@ -26,15 +57,15 @@ export function activityMetricsInterceptor(ctx: Context): ActivityInterceptors {
           if (step === 'acquireLeases') {
             const counts = leaseCounts(value);
             if (counts) {
-              meter.createCounter(LEASES_GRANTED_METRIC, '1', 'agent leases granted').add(counts.granted);
-              meter.createCounter(LEASES_BUSY_METRIC, '1', 'agents refused: leased by another injection').add(counts.busy);
+              metrics.leasesGranted.add(counts.granted, tags);
+              metrics.leasesBusy.add(counts.busy, tags);
             }
           }
           return value;
         } finally {
           const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-          meter.createHistogram(STEP_DURATION_METRIC, 'float', 's', 'seconds one activity attempt took').record(seconds, { result });
-          if (ROLLBACK_STEPS.includes(step)) meter.createCounter(ROLLBACKS_METRIC, '1', 'rollback attempts').add(1, { result });
+          metrics.duration.record(seconds, { ...tags, result });
+          if (ROLLBACK_STEPS.includes(step)) metrics.rollbacks.add(1, { ...tags, result });
         }
       },
     },
