@@ -70,7 +70,7 @@ export interface ProgramSource {
 export interface DockerActivityDeps {
   hostName: string;
   logger: Logger;
-  docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'findAgent' | 'readFile' | 'writeFile'>;
+  docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'readFile' | 'writeFile'>;
   channel: AgentChannel;
   programs: ProgramSource;
   /** Seals each program for its agent where it is staged; the private key stays in this worker. */
