@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig } from '../src/config';
 import { formatSigningKey, generateSigningKeyPair } from '../src/signing/keys';
-import { createLocalSigner } from '../src/signing/signer';
+import { loadSigningKeys, programSealing } from '../src/shared/signing-key';
 import type { SwarmInjectionInput } from '../src/shared/injection-types';
 import { createLogger } from '../src/shared/logger';
 import { INJECTION_ID } from '../src/shared/search-attributes';
@@ -130,7 +130,7 @@ async function runScale(agents: number, connection: NativeConnection, client: Cl
       logger,
       docker: fleet.docker,
       channel: fleet.channel,
-      sealing: { signer: createLocalSigner(signingKey), trustedKeys: new Map([[signingKey.keyId, signingKey.publicKey]]), envelopeTtlMs: config.envelopeTtlMs },
+      sealing: programSealing(loadSigningKeys(config), config),
     },
     tuning: SCALE_TUNING,
   });
