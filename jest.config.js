@@ -11,6 +11,9 @@ const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
 };
 
+// Provisioned tools and build output hold package.json files of their own (jest-haste-map would warn).
+const modulePathIgnorePatterns = ['<rootDir>/.tools/', '<rootDir>/dist/'];
+
 /** @type {import('jest').Config} */
 module.exports = {
   testTimeout: 120000,
@@ -22,8 +25,7 @@ module.exports = {
       rootDir: __dirname,
       testMatch: UNIT_FOLDERS.map((folder) => `<rootDir>/test/${folder}/**/*.test.ts`),
       transform,
-      // Provisioned tools and build output hold package.json files of their own (jest-haste-map would warn).
-      modulePathIgnorePatterns: ['<rootDir>/.tools/', '<rootDir>/dist/'],
+      modulePathIgnorePatterns,
     },
     {
       displayName: 'integration',
@@ -34,7 +36,7 @@ module.exports = {
       // test/cluster/ runs on a real Temporal cluster of its own: `npm run test:cluster` (jest.cluster.config.js).
       testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/', ...UNIT_FOLDERS.map((folder) => `<rootDir>/test/${folder}/`)],
       transform,
-      modulePathIgnorePatterns: ['<rootDir>/.tools/', '<rootDir>/dist/'],
+      modulePathIgnorePatterns,
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       setupFiles: ['<rootDir>/test/setup/per-file.ts'],
