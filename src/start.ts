@@ -24,6 +24,9 @@ async function run(): Promise<void> {
       ownProcessGroup: true,
     });
     temporalAddress = devServer.address;
+    if (devServer.replacedOrphanPid !== null) {
+      logger.warn('stopped the dev server an earlier npm start left running when it was killed; its data is kept', { pid: devServer.replacedOrphanPid });
+    }
   }
 
   const injector = await startInjector({ config, temporalAddress, logger });

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES } from '../shared/search-attributes';
+import { forgetDevServer, recordDevServer, stopOrphanedDevServer } from './stale-dev-server';
 
 export const DEV_SERVER_READY_TIMEOUT_MS = 60_000;
 export const DEV_SERVER_STOP_TIMEOUT_MS = 10_000;
@@ -75,6 +76,8 @@ export interface DevServer {
   address: string;
   uiUrl: string | undefined;
   pid: number;
+  /** The pid of an orphaned dev server of the same database that this start stopped first, if there was one. */
+  replacedOrphanPid: number | null;
   stop(): Promise<void>;
 }
 
@@ -82,6 +85,8 @@ export interface DevServer {
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   if (options.dbFilename) mkdirSync(path.dirname(options.dbFilename), { recursive: true });
+  // An earlier injector killed outright leaves its server holding the ports and the database: stop it first.
+  const replacedOrphanPid = options.dbFilename ? await stopOrphanedDevServer(options.dbFilename, DEV_SERVER_STOP_TIMEOUT_MS) : null;
   for (const port of options.headless ? [options.port] : [options.port, options.uiPort]) {
     if (!(await isPortFree(port))) {
       throw new DevServerStartError(`port ${port} is already in use: stop what holds it, or choose other ports (OPENCLAW_DEV_SERVER_PORT, OPENCLAW_DEV_SERVER_UI_PORT)`);
@@ -105,6 +110,11 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const logFd = openSync(options.logFile, 'a');
   const child = spawn(options.cliPath, args, { stdio: ['ignore', logFd, logFd], detached: options.ownProcessGroup ?? false });
   closeSync(logFd);
+  const dbFilename = options.dbFilename;
+  if (dbFilename && child.pid !== undefined) {
+    recordDevServer(dbFilename, child.pid);
+    child.once('exit', () => forgetDevServer(dbFilename));
+  }
   const stopOnParentExit = () => child.kill('SIGKILL');
   process.once('exit', stopOnParentExit);
   child.once('exit', () => process.removeListener('exit', stopOnParentExit));
@@ -120,6 +130,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     address,
     uiUrl: options.headless ? undefined : `http://localhost:${options.uiPort}`,
     pid: child.pid ?? -1,
+    replacedOrphanPid,
     stop: () => stopChild(child),
   };
 }

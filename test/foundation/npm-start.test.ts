@@ -52,26 +52,42 @@ function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number):
   });
 }
 
+/** `npm start` with its own data directory and ports, in its own process group (like a terminal session). */
+function spawnStart(dataDir: string, ports: { gatewayPort: number; devPort: number; uiPort: number }): ChildProcess {
+  return spawn('npm', ['start', '--silent'], {
+    cwd: PROJECT_ROOT,
+    detached: true, // its own process group, like a terminal session, so SIGINT reaches npm and node alike
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: '',
+      OPENCLAW_DATA_DIR: dataDir,
+      OPENCLAW_GATEWAY_PORT: String(ports.gatewayPort),
+      OPENCLAW_DEV_SERVER_PORT: String(ports.devPort),
+      OPENCLAW_DEV_SERVER_UI_PORT: String(ports.uiPort),
+      OPENCLAW_API_TOKENS: '',
+      OPENCLAW_INSECURE_DEV: '',
+      OPENCLAW_TASK_QUEUE: `start-test-${ports.gatewayPort}`,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/** Pids of live processes of this data directory whose command line contains `part`. */
+function processesOf(dataDir: string, part: string): number[] {
+  return processesMentioning(dataDir).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(part);
+    } catch {
+      return false;
+    }
+  });
+}
+
 describe('npm start', () => {
   it('brings up dev server, worker and gateway; /health is 200; only the printed dev token is accepted; Ctrl-C leaves nothing behind', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'openclaw-start-'));
     const [gatewayPort, devPort, uiPort] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn('npm', ['start', '--silent'], {
-      cwd: PROJECT_ROOT,
-      detached: true, // its own process group, like a terminal session, so SIGINT below reaches npm and node alike
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: '',
-        OPENCLAW_DATA_DIR: dataDir,
-        OPENCLAW_GATEWAY_PORT: String(gatewayPort),
-        OPENCLAW_DEV_SERVER_PORT: String(devPort),
-        OPENCLAW_DEV_SERVER_UI_PORT: String(uiPort),
-        OPENCLAW_API_TOKENS: '',
-        OPENCLAW_INSECURE_DEV: '',
-        OPENCLAW_TASK_QUEUE: `start-test-${gatewayPort}`,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnStart(dataDir, { gatewayPort, devPort, uiPort });
     try {
       const gatewayUrl = await waitForOutput(child, /gateway:\s+(http:\/\/\S+)/, START_TIMEOUT_MS);
       expect(gatewayUrl).toBe(`http://127.0.0.1:${gatewayPort}`);
@@ -121,4 +137,39 @@ describe('npm start', () => {
       for (const pid of processesMentioning(dataDir)) process.kill(pid, 'SIGKILL');
     }
   }, START_TIMEOUT_MS + STOP_TIMEOUT_MS + 20_000);
+  it('starts again after the injector was SIGKILLed: the dev server it left holding the ports is stopped first', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'openclaw-restart-'));
+    const ports = { gatewayPort: await freePort(), devPort: await freePort(), uiPort: await freePort() };
+    const first = spawnStart(dataDir, ports);
+    let second: ChildProcess | undefined;
+    try {
+      await waitForOutput(first, /gateway:\s+(http:\/\/\S+)/, START_TIMEOUT_MS);
+      const [orphan] = processesOf(dataDir, 'start-dev');
+      // The node process itself, not the `sh -c` npm runs it under (both name start.js).
+      const [injector] = processesOf(dataDir, 'dist/src/start.js').filter((pid) => path.basename(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]) === 'node');
+      expect([typeof orphan, typeof injector]).toEqual(['number', 'number']);
+      // Killed outright: no exit handler runs, so the dev server (its own process group) outlives it.
+      const firstExited = new Promise((resolve) => first.once('exit', resolve));
+      process.kill(injector, 'SIGKILL');
+      await firstExited;
+      expect(processesOf(dataDir, 'start-dev')).toEqual([orphan]);
+
+      second = spawnStart(dataDir, ports);
+      const gatewayUrl = await waitForOutput(second, /gateway:\s+(http:\/\/\S+)/, START_TIMEOUT_MS);
+      expect(printed).toContain('stopped the dev server an earlier npm start left running');
+      const servers = processesOf(dataDir, 'start-dev');
+      expect(servers).toHaveLength(1);
+      expect(servers).not.toContain(orphan);
+      expect((await fetch(`${gatewayUrl}/livez`)).status).toBe(200);
+    } finally {
+      for (const child of [first, second]) {
+        try {
+          if (child?.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      for (const pid of processesMentioning(dataDir)) process.kill(pid, 'SIGKILL');
+    }
+  }, 2 * START_TIMEOUT_MS + 20_000);
 });
