@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { PROGRAMS_DIR } from '../src/agent/protocol';
 import { BytecodeError, decodeUnverified } from '../src/bytecode/format';
 import type { AgentChannel, TraceResult } from '../src/docker/agent-channel';
+import { AgentIdentity, canonicalAgentContainerName, DEFAULT_AGENT_IDENTITY, sortClaims } from '../src/docker/agent-identity';
 import { DockerAdapterError } from '../src/docker/errors';
-import type { DockerAdapter } from '../src/docker/types';
+import type { AgentRef, DockerAdapter } from '../src/docker/types';
 import type { LogFields, Logger } from '../src/shared/logger';
 import { SigningError } from '../src/signing/errors';
 import { ProgramSealing, sealForInstall, sealForRollback } from '../src/signing/sealing';
@@ -75,6 +76,8 @@ export interface DockerActivityDeps {
   programs: ProgramSource;
   /** Seals each program for its agent where it is staged; the private key stays in this worker. */
   sealing: ProgramSealing;
+  /** Which labelled container is an agent (src/docker/agent-identity.ts); default `name`. */
+  identity?: AgentIdentity;
 }
 
 /** What a rollback did: restored (with its trace), or found the agent superseded (then nothing was touched). */
@@ -220,13 +223,27 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     }
   }
 
+  const identity = deps.identity ?? DEFAULT_AGENT_IDENTITY;
+
+  /** Says which containers claimed an agent id but are not that agent, so an operator can find a copy or a misnamed one. */
+  function warnIgnored(ignored: readonly AgentRef[]): void {
+    if (ignored.length === 0) return;
+    deps.logger.warn('containers carry an agent label but are not named as that agent: ignored', {
+      host: deps.hostName,
+      count: ignored.length,
+      containers: ignored.slice(0, MAX_AMBIGUOUS_IDS_NAMED).map((r) => ({ agentId: r.agentId, containerName: r.containerName, containerId: r.containerId.slice(0, 12) })),
+    });
+  }
+
   /**
-   * The one container that is this agent. Identity is a label any container can copy, so two running containers
-   * claiming one id are AGENT_AMBIGUOUS: neither is touched (the injector cannot tell the agent from an impostor).
-   * A rollback goes to the container id its snapshot recorded, never to a fresh lookup.
+   * The one container that is this agent. Under `name` identity it is the labelled container named
+   * openclaw-agent-<id>, unique per engine: a copy of the labels under another name is ignored. Under `label` identity
+   * two running containers claiming one id are AGENT_AMBIGUOUS: neither is touched (the injector cannot tell the agent
+   * from an impostor). A rollback goes to the container id its snapshot recorded, never to a fresh lookup.
    */
   async function containerOf(agentId: string): Promise<string> {
-    const matches = await docker.listAgents({ agentIds: [agentId] });
+    const { agents: matches, ignored } = sortClaims(await docker.listAgents({ agentIds: [agentId] }), identity);
+    warnIgnored(ignored);
     const running = matches.filter((m) => m.running);
     if (running.length > 1) {
       const ids = running.slice(0, MAX_AMBIGUOUS_IDS_NAMED).map((m) => m.containerId.slice(0, 12)).join(', ');
@@ -236,6 +253,14 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       );
     }
     const agent = running[0] ?? matches[0];
+    if (!agent && ignored.length > 0) {
+      throw ApplicationFailure.nonRetryable(
+        `no container named ${canonicalAgentContainerName(agentId)} carries the label dreamnet.agent=${agentId} on host ${deps.hostName}; ` +
+          `${ignored.length} otherwise named container(s) claim it (${ignored.slice(0, MAX_AMBIGUOUS_IDS_NAMED).map((r) => r.containerName).join(', ')}) and were ignored: ` +
+          `rename the agent's container (docker rename) or set OPENCLAW_AGENT_IDENTITY=label`,
+        'AGENT_NOT_FOUND',
+      );
+    }
     if (!agent) throw ApplicationFailure.nonRetryable(`no container carries the label dreamnet.agent=${agentId} on host ${deps.hostName}`, 'AGENT_NOT_FOUND');
     if (!agent.running) throw ApplicationFailure.create({ message: `agent ${agentId}'s container is not running`, type: 'CONTAINER_NOT_RUNNING', nonRetryable: false });
     return agent.containerId;
@@ -249,7 +274,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
 
     /** Agents on this host: a group, or which of the given ids exist here. */
     async listAgents(selector: { group?: string; agentIds?: string[] }): Promise<{ host: string; agentIds: string[] }> {
-      const agents = await classified(() => docker.listAgents(selector));
+      const { agents, ignored } = sortClaims(await classified(() => docker.listAgents(selector)), identity);
+      warnIgnored(ignored);
       return { host: deps.hostName, agentIds: agents.map((a) => a.agentId) };
     },
 

@@ -1,5 +1,6 @@
 // The one place settings come from: read from the environment once, validated, frozen. Documented in docs/configuration.md.
 import path from 'node:path';
+import { AGENT_IDENTITIES, AgentIdentity, DEFAULT_AGENT_IDENTITY } from './docker/agent-identity';
 import { ApiTokenGrant, parseApiTokens } from './shared/api-tokens';
 import { KEY_ID_PATTERN, parseSigningKey, parseTrustedKeys, SigningKeyPair, TrustedKeys } from './signing/keys';
 import { SigningError } from './signing/errors';
@@ -56,6 +57,11 @@ export interface Config {
    * directory of the worker's host are read and written there directly, not through the Docker archive API.
    */
   hostPathRoot: string | undefined;
+  /**
+   * OPENCLAW_AGENT_IDENTITY: `name` (default), an agent is the container labelled dreamnet.agent=<id> AND named
+   * openclaw-agent-<id>, so a copy of its labels is ignored; `label`, the label alone (swarms named otherwise).
+   */
+  agentIdentity: AgentIdentity;
   /**
    * Worker slots: workflow tasks, activities and local activities in progress at once in each of the process's
    * workers. An agent's child holds a workflow task slot while its local steps run, so `workflowTasks` bounds how many
@@ -124,6 +130,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     logLevel: read.oneOf('OPENCLAW_LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     sdkMetricsAddress: read.optional('OPENCLAW_SDK_METRICS_ADDRESS', /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'host:port to serve Prometheus metrics on, e.g. 0.0.0.0:9464'),
     hostPathRoot: read.optional('OPENCLAW_HOST_PATH_ROOT', /^\/.*[^/]$/, 'an absolute directory path, e.g. /var/lib/openclaw/agents'),
+    agentIdentity: read.oneOf('OPENCLAW_AGENT_IDENTITY', DEFAULT_AGENT_IDENTITY, AGENT_IDENTITIES),
     workerSlots: {
       // The Temporal SDK's own defaults: more slots measured no faster (BENCHMARKS.md, tuning step 6).
       workflowTasks: read.integer('OPENCLAW_WORKFLOW_TASK_SLOTS', 40, 1, MAX_WORKER_SLOTS),

@@ -88,6 +88,7 @@ export async function startWorkers(options: {
       docker,
       channel: createAgentChannel(docker),
       sealing: programSealing(signingKeys, config),
+      identity: config.agentIdentity,
     },
     tuning: options.tuning ?? {
       maxConcurrentWorkflowTaskExecutions: config.workerSlots.workflowTasks,

@@ -8,6 +8,7 @@ import { verifyForAgent } from '../../src/signing/verify';
 import { runProgram } from '../../src/bytecode/vm';
 import { ValueTag } from '../../src/bytecode/instructions';
 import type { AgentChannel, CurrentProgramRef, TraceLine, TraceResult } from '../../src/docker/agent-channel';
+import { canonicalAgentContainerName } from '../../src/docker/agent-identity';
 import { DockerAdapterError } from '../../src/docker/errors';
 import type { AgentRef, AgentSelector, DockerAdapter, FileRead } from '../../src/docker/types';
 
@@ -44,7 +45,7 @@ export function createFleetDriver(options: { count: number; group: string; signi
     const agentId = `${FLEET_AGENT_PREFIX}-${options.group}-${i}`;
     const containerId = createHash('sha256').update(agentId).digest('hex');
     const agent: SimulatedAgent = {
-      ref: { agentId, containerId, containerName: agentId, group: options.group, running: true },
+      ref: { agentId, containerId, containerName: canonicalAgentContainerName(agentId), group: options.group, running: true },
       files: new Map(),
       log: [],
       current: null,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import Docker from 'dockerode';
 import { AGENT_NAME_PATTERN, LABEL_AGENT_ID, LABEL_GROUP, LABEL_ROLE, LABEL_ROLE_AGENT, LOGS_DIR, PROGRAMS_DIR } from '../agent/protocol';
 import { AGENT_FILE_OWNER, classifyDockerError, DockerConnectionOptions, dockerodeFor } from './dockerode-adapter';
+import { canonicalAgentContainerName } from './agent-identity';
 import { LABEL_RUNTIME } from './drivers/runtime-driver';
 import { DockerAdapterError } from './errors';
 
@@ -90,7 +91,7 @@ export function createSwarmManager(connection: DockerConnectionOptions): SwarmMa
       const bad = ids.find((id) => !AGENT_NAME_PATTERN.test(id));
       if (bad) throw new DockerAdapterError('INVALID_ARGUMENT', `agent id ${JSON.stringify(bad)} must match ${AGENT_NAME_PATTERN}: shorten the prefix`);
       return mapConcurrent(ids, SWARM_START_CONCURRENCY, async (agentId) => {
-        const containerName = `openclaw-agent-${agentId}`;
+        const containerName = canonicalAgentContainerName(agentId);
         try {
           const binds = options.hostDataDir ? await agentHostDirs(options.hostDataDir, agentId) : undefined;
           const container = await docker.createContainer({
@@ -189,7 +190,7 @@ export async function startOpenClawGateways(connection: DockerConnectionOptions,
   if (bad) throw new DockerAdapterError('INVALID_ARGUMENT', `agent id ${JSON.stringify(bad)} must match ${AGENT_NAME_PATTERN}: shorten the prefix`);
   const memory = options.memoryBytes ?? OPENCLAW_MEMORY_LIMIT_BYTES;
   return mapConcurrent(ids, SWARM_START_CONCURRENCY, async (agentId) => {
-    const containerName = `openclaw-agent-${agentId}`;
+    const containerName = canonicalAgentContainerName(agentId);
     const token = randomBytes(OPENCLAW_TOKEN_BYTES).toString('hex');
     try {
       const container = await docker.createContainer({

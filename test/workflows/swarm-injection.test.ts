@@ -217,30 +217,45 @@ describe('swarmInjection on real agents', () => {
   });
 });
 
-describe('identity by label', () => {
-  it('refuses an agent whose id a second running container copies (DUPLICATE_AGENT_ID) and touches neither container', async () => {
-    const victim = agents.agents[19];
-    const before = await programOf(victim);
+describe('agent identity', () => {
+  /** A container carrying an agent's labels (and its trusted keys), as any container on the engine could. */
+  async function startClaimant(agentId: string, name: string): Promise<string> {
     const image = await ensureAgentImage();
-    // The impostor copies the victim's labels and id, as any container on the host could.
     const { stdout } = await promisify(execFile)('docker', [
-      'run', '-d', '--network', 'none',
-      '--label', `${LABEL_ROLE}=${LABEL_ROLE_AGENT}`, '--label', `${LABEL_AGENT_ID}=${victim.agentId}`, '--label', `${TEST_LABEL}=1`,
-      '--env', `OPENCLAW_AGENT_ID=${victim.agentId}`, '--env', `OPENCLAW_TRUSTED_KEYS=${formatTrustedKey(agents.signingKey.keyId, agents.signingKey.publicKey)}`,
+      'run', '-d', '--network', 'none', '--name', name,
+      '--label', `${LABEL_ROLE}=${LABEL_ROLE_AGENT}`, '--label', `${LABEL_AGENT_ID}=${agentId}`, '--label', `${TEST_LABEL}=1`,
+      '--env', `OPENCLAW_AGENT_ID=${agentId}`, '--env', `OPENCLAW_TRUSTED_KEYS=${formatTrustedKey(agents.signingKey.keyId, agents.signingKey.publicKey)}`,
       image,
     ]);
-    const impostorId = stdout.trim();
+    const containerId = stdout.trim();
+    await waitUntilReady(agents.adapter, [containerId]);
+    return containerId;
+  }
+
+  it('injects an agent whose labels another container copies, and never touches the copy', async () => {
+    const victim = agents.agents[19];
+    // The impostor copies the victim's labels and id; the victim's name (openclaw-agent-<id>) is taken, so it cannot.
+    const impostorId = await startClaimant(victim.agentId, `impostor-${victim.agentId}-${Date.now()}`);
     try {
-      await waitUntilReady(agents.adapter, [impostorId]);
       const injectionId = `impostor-${Date.now()}`;
-      const result = await injector.runSwarm({ injectionId, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 1\n  CANARY: 0\n}', targets: { agentIds: [victim.agentId] } });
-      const row = result.agents.find((a) => a.agentId === victim.agentId);
-      // Resolution sees two containers claiming the id: no child starts, neither container is touched.
-      expect([result.counts.injected, row?.outcome, row?.childWorkflowId, row?.error]).toEqual([0, 'not-found', null, 'DUPLICATE_AGENT_ID']);
-      expect(await programOf(victim)).toBe(before);
+      const result = await injector.runSwarm({ injectionId, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 0\n  CANARY: 0\n}', targets: { agentIds: [victim.agentId] } });
+      expect([result.status, result.counts.injected, result.agents.find((a) => a.agentId === victim.agentId)?.outcome]).toEqual(['succeeded', 1, 'injected']);
+      expect(await programOf(victim)).toBe(injectionId);
       expect((await injector.channel.current(impostorId))?.programId ?? null).toBeNull();
     } finally {
       await promisify(execFile)('docker', ['rm', '-f', impostorId]);
+    }
+  });
+
+  it('does not take a labelled container under another name for the agent it claims to be', async () => {
+    const agentId = `unnamed-${Date.now()}`;
+    const claimantId = await startClaimant(agentId, `not-${agentId}`);
+    try {
+      const result = await injector.runSwarm({ injectionId: `claimant-${Date.now()}`, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 1\n  CANARY: 0\n}', targets: { agentIds: [agentId] } });
+      expect([result.counts.injected, result.agents.find((a) => a.agentId === agentId)?.outcome]).toEqual([0, 'not-found']);
+      expect((await injector.channel.current(claimantId))?.programId ?? null).toBeNull();
+    } finally {
+      await promisify(execFile)('docker', ['rm', '-f', claimantId]);
     }
   });
 });
