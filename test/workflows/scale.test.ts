@@ -4,6 +4,7 @@
 // every agent even when the rollback itself has to continue as new.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { createFleetDriver, FleetDriver } from '../../bench/fleet/fleet-driver';
 import { createLogger } from '../../src/shared/logger';
 import type { SwarmInjectionInput, SwarmInjectionResult } from '../../src/shared/injection-types';
@@ -20,21 +21,77 @@ const HISTORY_WARNING_EVENTS = 10_240;
 /** The swarm's result must stay well under the SDK's 512 KiB payload warning at 10,000 agents. */
 const RESULT_BOUND_BYTES = 512 * 1024;
 const TEMPORAL_PAYLOAD_LIMIT_BYTES = 2 * 1024 * 1024;
-/** A big string behind a branch no agent takes (the compiler keeps one copy of equal strings), yet few VM steps. */
+/** What one workflow task's commands may carry here: half of gRPC's default 4 MiB message, the frontend's limit. */
+const MAX_TASK_BYTES = 2 * 1024 * 1024;
+/** Distinct big strings behind branches no agent takes (the compiler keeps one copy of equal strings): a program near the source bound, yet few VM steps. */
 const BIG_STRING_CHARS = 60_000;
 const BIG_BLOCKS = 4;
 
 function bigProgram(group: string, maxParallel: number): string {
-  const blocks = Array.from({ length: BIG_BLOCKS }, (_, i) => `WHEN agent.agent_id == "nobody-${i}" {\n  SIMULATE_FAILURE { MESSAGE: "${'x'.repeat(BIG_STRING_CHARS)}" }\n}`);
+  const blocks = Array.from({ length: BIG_BLOCKS }, (_, i) => `WHEN agent.agent_id == "nobody-${i}" {\n  SIMULATE_FAILURE { MESSAGE: "${String(i).repeat(BIG_STRING_CHARS)}" }\n}`);
   return [`OPTIMIZE_THROUGHPUT {\n  TARGET: ${group}\n  MAX_PARALLEL: ${maxParallel}\n  CANARY: 1%\n  DEADLINE: 2h\n}`, ...blocks].join('\n');
 }
 
-/** The largest payload one event of a workflow's history carries (bytes of its attributes as JSON). */
-async function largestEventBytes(client: Client, workflowId: string, runId?: string): Promise<number> {
+const EventType = temporal.api.enums.v1.EventType;
+/** Events a workflow task's commands append, right after its WorkflowTaskCompleted: together, what one task sent. */
+const COMMAND_EVENTS = new Set<number>([
+  EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+  EventType.EVENT_TYPE_ACTIVITY_TASK_CANCEL_REQUESTED,
+  EventType.EVENT_TYPE_TIMER_STARTED,
+  EventType.EVENT_TYPE_TIMER_CANCELED,
+  EventType.EVENT_TYPE_MARKER_RECORDED,
+  EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+  EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+  EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+  EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES,
+  EventType.EVENT_TYPE_WORKFLOW_PROPERTIES_MODIFIED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+  EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED,
+]);
+
+interface PayloadSizes {
+  /** The largest single event, in protobuf bytes (what Temporal's payload and message limits count). */
+  event: number;
+  /** The largest sum over the events one workflow task's commands appended. */
+  task: number;
+  /** The run that continued this one as new, if any. */
+  nextRunId: string | null;
+}
+
+/** The largest payload one event, and one workflow task's commands, of one run's history carry. */
+async function payloadSizes(client: Client, workflowId: string, runId?: string): Promise<PayloadSizes> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  let largest = 0;
-  for (const event of history.events ?? []) largest = Math.max(largest, Buffer.byteLength(JSON.stringify(event)));
-  return largest;
+  const sizes: PayloadSizes = { event: 0, task: 0, nextRunId: null };
+  let task: number | null = null;
+  for (const event of history.events ?? []) {
+    const bytes = temporal.api.history.v1.HistoryEvent.encode(event).finish().length;
+    sizes.event = Math.max(sizes.event, bytes);
+    const type = Number(event.eventType);
+    if (type === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) task = 0;
+    else if (task !== null && COMMAND_EVENTS.has(type)) task += bytes;
+    else task = null;
+    if (task !== null) sizes.task = Math.max(sizes.task, task);
+    const next = event.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId;
+    if (next) sizes.nextRunId = next;
+  }
+  return sizes;
+}
+
+/** The largest event and task over every run of a workflow, following its continue-as-new chain from the first run. */
+async function payloadSizesOfAllRuns(client: Client, workflowId: string, firstRunId: string): Promise<{ event: number; task: number; runs: number }> {
+  const all = { event: 0, task: 0, runs: 0 };
+  for (let runId: string | null = firstRunId; runId !== null; ) {
+    const run = await payloadSizes(client, workflowId, runId);
+    all.event = Math.max(all.event, run.event);
+    all.task = Math.max(all.task, run.task);
+    all.runs += 1;
+    runId = run.nextRunId;
+  }
+  return all;
 }
 
 async function withFleet<T>(fleet: FleetDriver, fn: (client: Client, config: ReturnType<typeof testConfig>) => Promise<T>): Promise<T> {
@@ -82,33 +139,37 @@ it(`injects ${AGENTS} simulated agents with a large program at MAX_PARALLEL 1000
   await withFleet(fleet, async (client, config) => {
     const injectionId = `scale-${randomUUID()}`;
     const started = Date.now();
-    const result = await client.workflow.execute(swarmInjectionWorkflow, {
+    const handle = await client.workflow.start(swarmInjectionWorkflow, {
       workflowId: injectionId,
       taskQueue: mainTaskQueue(config.taskQueue),
       args: [swarmInput(config, injectionId, bigProgram('scale', 1_000))],
       typedSearchAttributes: [{ key: INJECTION_ID, value: injectionId }],
     });
+    const result = await handle.result();
     const seconds = (Date.now() - started) / 1000;
-    const firstRun = (await client.workflow.getHandle(injectionId).describe()).runId;
     const programBytes = fleet.programBytes(fleet.agentIds()[0]);
-    const largest = {
-      holder: await largestEventBytes(client, programHolderWorkflowId(injectionId)),
-      swarmLastRun: await largestEventBytes(client, injectionId, firstRun),
-      child: await largestEventBytes(client, `${injectionId}/${fleet.agentIds()[0]}`),
-    };
+    const holder = await payloadSizes(client, programHolderWorkflowId(injectionId));
+    const child = await payloadSizes(client, `${injectionId}/${fleet.agentIds()[0]}`);
+    const swarm = await payloadSizesOfAllRuns(client, injectionId, handle.firstExecutionRunId);
+    const largest = { holder: holder.event, swarm: swarm.event, child: child.event };
+    const largestTask = { holder: holder.task, swarm: swarm.task, child: child.task };
     const resultBytes = Buffer.byteLength(JSON.stringify(result));
-    console.log(JSON.stringify({ scale: AGENTS, seconds, agentsPerSecond: AGENTS / seconds, runs: result.runs, historyEventsPerRun: result.historyEventsPerRun, programBytes, largestEventBytes: largest, resultBytes }));
+    console.log(JSON.stringify({ scale: AGENTS, seconds, agentsPerSecond: AGENTS / seconds, runs: result.runs, historyEventsPerRun: result.historyEventsPerRun, programBytes, largestEventBytes: largest, largestTaskBytes: largestTask, swarmRunsMeasured: swarm.runs, resultBytes }));
     expect(result.status).toBe('succeeded');
     expect(result.counts).toMatchObject({ total: AGENTS, injected: AGENTS, failed: 0 });
     expect(result.runs).toBe(result.historyEventsPerRun.length);
     expect(Math.max(...result.historyEventsPerRun)).toBeLessThan(HISTORY_WARNING_EVENTS);
     expect(resultBytes).toBeLessThan(RESULT_BOUND_BYTES);
     // One copy of the program, in its holder: no swarm or child event carries it.
-    expect(programBytes).toBeGreaterThan(BIG_STRING_CHARS);
+    expect(programBytes).toBeGreaterThan(BIG_BLOCKS * BIG_STRING_CHARS);
     expect(largest.holder).toBeGreaterThan(programBytes);
     expect(largest.child).toBeLessThan(programBytes);
+    expect(largestTask.child).toBeLessThan(programBytes);
+    // Up to 1,000 children start in one task, each with the program's reference only (about 1 KB per start).
+    expect(largestTask.swarm).toBeLessThan(MAX_TASK_BYTES);
+    expect(swarm.runs).toBe(result.runs);
     // The swarm's largest event is the continue-as-new input (10,000 compact rows), under Temporal's 2 MB limit.
-    expect(largest.swarmLastRun).toBeLessThan(TEMPORAL_PAYLOAD_LIMIT_BYTES);
+    expect(largest.swarm).toBeLessThan(TEMPORAL_PAYLOAD_LIMIT_BYTES);
     // Every row pages through the progress query of the closed injection.
     const lastPage = await client.workflow.getHandle(injectionId).query(progressQuery, { offset: AGENTS - 10, limit: 500 });
     expect(lastPage.agents.items).toHaveLength(10);
