@@ -26,7 +26,13 @@ import { startResourceMeter } from './resource-meter';
 import { createFileTraceWriter, TraceWriter } from './trace-writer';
 import { HEARTBEAT_INTERVAL_MS } from './heartbeat';
 
+/** How often the runtime looks for a reload signal when it cannot watch the programs directory. */
 export const DEFAULT_POLL_INTERVAL_MS = 200;
+/**
+ * How often it looks anyway while the watch works: a safety net for a missed event, slow enough that an idle agent
+ * costs almost nothing (each look reads the signal file; at 200 ms that was most of an idle agent's CPU).
+ */
+export const WATCHED_POLL_INTERVAL_MS = 5_000;
 
 
 export interface AgentIdentity {
@@ -365,15 +371,26 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
         state.setInFlight(null);
       }
       heartbeat();
+      let poll: NodeJS.Timeout | null = null;
+      const pollEvery = (ms: number) => {
+        if (poll) clearInterval(poll);
+        poll = setInterval(() => void checkNow(), ms);
+        timers.push(poll);
+      };
+      const fastPollMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
       try {
         watcher = watch(options.programsDir, (_event, filename) => {
           if (filename === null || filename === RELOAD_SIGNAL_FILE) void checkNow();
         });
-        watcher.on('error', (err) => log(`watch failed, polling only: ${String(err)}`));
+        watcher.on('error', (err) => {
+          log(`watch failed, polling only: ${String(err)}`);
+          if (!stopped) pollEvery(fastPollMs);
+        });
+        pollEvery(Math.max(fastPollMs, WATCHED_POLL_INTERVAL_MS));
       } catch (err) {
         log(`watch unavailable, polling only: ${String(err)}`);
+        pollEvery(fastPollMs);
       }
-      timers.push(setInterval(() => void checkNow(), options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS));
       if (options.heartbeatFile) timers.push(setInterval(heartbeat, HEARTBEAT_INTERVAL_MS));
       void checkNow();
     },

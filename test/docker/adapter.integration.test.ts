@@ -1,6 +1,12 @@
-// The Docker adapter against the real engine: discovery by label, bounded archive I/O, exec, and typed errors.
+// The Docker adapter against the real engine: discovery by label, bounded archive I/O, exec, typed errors, and health.
+import { HEARTBEAT_STALE_MS } from '../../src/agent/heartbeat';
+import { LABEL_AGENT_ID } from '../../src/agent/protocol';
 import { createDockerAdapter } from '../../src/docker';
-import { startAgents, TestAgents } from '../support/agents';
+import { readAgentHealth } from '../../src/docker/agent-health';
+import { createSwarmManager } from '../../src/docker/agent-swarm';
+import { formatTrustedKeys } from '../../src/signing/keys';
+import { ensureAgentImage, startAgents, TEST_LABEL, TestAgents, testDockerConnection } from '../support/agents';
+import { trustedKeysOf } from '../support/signing';
 
 let swarm: TestAgents;
 
@@ -76,13 +82,27 @@ describe('Docker adapter on the real engine', () => {
     expect(() => createDockerAdapter({ dockerHost: 'ftp://x' })).toThrow(/DOCKER_HOST/);
   });
 
-  test('the agent image reports healthy through its exec-form HEALTHCHECK', async () => {
-    const deadline = Date.now() + 60_000;
-    let health = (await swarm.adapter.containerState(first())).health;
-    while (health !== 'healthy' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      health = (await swarm.adapter.containerState(first())).health;
+  test('an idle agent runs no Docker health check; its heartbeat says it is healthy, and the opt-in HEALTHCHECK agrees', async () => {
+    // The image has no HEALTHCHECK: Docker execs nothing in the container, and reports no health.
+    expect((await swarm.adapter.containerState(first())).health).toBe('none');
+    const [agent] = await swarm.adapter.listAgents({ agentIds: [swarm.agents[0].agentId] });
+    expect(await readAgentHealth(swarm.adapter, agent)).toMatchObject({ running: true, healthy: true });
+    // A heartbeat older than the stale bound reads as unhealthy, as the exec check would say.
+    expect(await readAgentHealth(swarm.adapter, agent, Date.now() + HEARTBEAT_STALE_MS + 10_000)).toMatchObject({ healthy: false });
+
+    const manager = createSwarmManager(testDockerConnection());
+    const prefix = `${swarm.group}-hc`;
+    const [checked] = await manager.up({ count: 1, group: swarm.group, prefix, image: await ensureAgentImage(), trustedKeys: formatTrustedKeys(trustedKeysOf(swarm.signingKey)), healthcheck: true, extraLabels: { [TEST_LABEL]: '1' } });
+    try {
+      const deadline = Date.now() + 60_000;
+      let health = (await swarm.adapter.containerState(checked.containerId)).health;
+      while (health !== 'healthy' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 250));
+        health = (await swarm.adapter.containerState(checked.containerId)).health;
+      }
+      expect(health).toBe('healthy');
+    } finally {
+      await manager.down({ [TEST_LABEL]: '1', [LABEL_AGENT_ID]: checked.agentId });
     }
-    expect(health).toBe('healthy');
-  }, 70_000);
+  }, 90_000);
 });
