@@ -1,8 +1,8 @@
-// Two tiers in one Jest run (README, "Tests"). The unit tier (compiler, bytecode, CLI rendering, rollout core, dashboard metric names) needs
+// Two tiers in one Jest run (README, "Tests"). The unit tier (API schema, compiler, bytecode, CLI rendering, rollout core, dashboard metric names) needs
 // no Docker and no Temporal, so it has no global setup; every other test shares one Temporal dev server and a Docker
 // check (test/setup/), started only when a test of that tier runs. `npm test` runs both, each file once;
 // OPENCLAW_TEST_TIER=unit|integration (npm run test:unit, test:integration) runs one.
-const UNIT_FOLDERS = ['compiler', 'bytecode', 'cli', 'rollout', 'telemetry'];
+const UNIT_FOLDERS = ['api', 'compiler', 'bytecode', 'cli', 'rollout', 'telemetry'];
 const TIERS = ['unit', 'integration'];
 const tier = process.env.OPENCLAW_TEST_TIER;
 if (tier !== undefined && tier !== '' && !TIERS.includes(tier)) throw new Error(`OPENCLAW_TEST_TIER must be one of ${TIERS.join(', ')}, not ${tier}`);

@@ -42,6 +42,7 @@ import { MAX_TARGET_AGENTS, PRIORITY_KEY, RESULT_AGENT_ROWS, childWorkflowId, ro
 import { leaseShardOf, leaseShardWorkflowId } from '../src/shared/leases';
 import { AGENT_ID, INJECTION_ID, INJECTION_STATUS } from '../src/shared/search-attributes';
 import { dockerHostTaskQueue, mainTaskQueue } from '../src/shared/task-queues';
+import { agentInjectionSummary, agentRollbackSummary } from '../src/shared/ui-summaries';
 import {
   COMPILE_ACTIVITY_TIMEOUT,
   CONTINUE_AS_NEW_AFTER_BYTES,
@@ -321,6 +322,7 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
           cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
           typedSearchAttributes: childSearchAttributes(agentId, 'running'),
           priority,
+          staticSummary: agentInjectionSummary(agentId, program.programId, program.sha256),
           args: [
             {
               injectionId: input.injectionId,
@@ -346,6 +348,7 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
             parentClosePolicy: ParentClosePolicy.ABANDON,
             typedSearchAttributes: childSearchAttributes(agentId, 'rolling-back'),
             priority,
+            staticSummary: agentRollbackSummary(agentId, input.injectionId),
             args: [{ injectionId: input.injectionId, agentId, dockerTaskQueue: dockerQueue(host), traceTimeoutMs: program.rollout.traceTimeoutMs, retries: program.rollout.retries }],
           })
         ).result();

@@ -2,7 +2,7 @@
 import express, { Express } from 'express';
 import type { ApiTokenGrant } from '../shared/api-tokens';
 import type { Logger } from '../shared/logger';
-import { bearerAuth, requireScope } from './auth';
+import { bearerAuth } from './auth';
 import { errorHandler, notFoundHandler } from './errors';
 import type { HealthProbes } from './health';
 import { loopbackHostOnly } from './host-check';
@@ -17,6 +17,8 @@ import { injectionRoutes } from './routes/injections';
 import { metricsRoutes } from './routes/metrics';
 import { openapiRoutes } from './routes/openapi';
 import { startRoutes } from './routes/start';
+import { ROUTES } from './schema/routes';
+import { handle } from './schema/validate';
 import type { TargetResolver } from './target-resolver';
 
 /** Largest request body accepted; a program source is bounded far below this by the compiler. */
@@ -51,28 +53,31 @@ export function createApp(deps: GatewayDeps): Express {
   app.use(requestContext(deps.logger, deps.metrics));
   if (deps.loopbackHostPort) app.use(loopbackHostOnly(deps.loopbackHostPort));
 
-  app.get('/livez', (_req, res) => {
+  const probes = express.Router();
+  handle(probes, ROUTES.livez, [], (_input, _req, res) => {
     res.json({ status: 'ok' });
   });
-  app.get('/readyz', async (_req, res) => {
+  handle(probes, ROUTES.readyz, [], async (_input, _req, res) => {
     const ready = await deps.health.ready();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ok' : 'unavailable' });
   });
-  app.get('/health', async (_req, res) => {
+  handle(probes, ROUTES.health, [], async (_input, _req, res) => {
     const report = await deps.health.health();
     res.status(report.status === 'ok' ? 200 : 503).json(report);
   });
+  app.use(probes);
 
   app.use(bearerAuth(deps.apiTokens));
   app.use(express.json({ limit: MAX_BODY_BYTES, strict: true }));
 
   const limits = { ...DEFAULT_RATE_LIMITS, ...deps.rateLimits };
   const [mutating, compiling, reading] = [rateLimit(limits.mutating), rateLimit(limits.compile), rateLimit(limits.read)];
-  const read = [requireScope('read'), reading];
-  app.use(startRoutes({ injections: deps.injections, programs: deps.programs, maxWaitSeconds: deps.maxWaitSeconds, guards: [requireScope('inject'), mutating, compiling] }));
-  app.use(injectionRoutes({ injections: deps.injections, read, steer: [requireScope('steer'), mutating] }));
+  // Each route's scope check comes from its entry (schema/routes.ts); these are the rate limits after it.
+  const read = [reading];
+  app.use(startRoutes({ injections: deps.injections, programs: deps.programs, maxWaitSeconds: deps.maxWaitSeconds, guards: [mutating, compiling] }));
+  app.use(injectionRoutes({ injections: deps.injections, read, steer: [mutating] }));
   app.use(historyRoutes({ injections: deps.injections, read }));
-  app.use(compileRoutes({ programs: deps.programs, targets: deps.targets, guards: [requireScope('compile'), compiling] }));
+  app.use(compileRoutes({ programs: deps.programs, targets: deps.targets, guards: [compiling] }));
   app.use(metricsRoutes({ metrics: deps.metrics, read }));
   app.use(openapiRoutes({ read }));
 

@@ -1,6 +1,7 @@
 // Typed API errors and the one error middleware that maps them to `{error: {code, message, details}}`.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../shared/logger';
+import { API_ERRORS, ApiErrorCode, ApiErrorStatus } from './error-codes';
 import { requestLogger } from './request-log';
 
 /** Causes followed when an error is logged; a longer chain is cut (a cycle would otherwise never end). */
@@ -23,10 +24,11 @@ export function errorDetails(err: unknown, depth = 0): LoggedError | string {
   return details;
 }
 
-export class ApiError extends Error {
+/** An answer of one of API_ERRORS: the compiler holds the status to the code's (`new ApiError(404, 'NO_TARGETS', …)` does not build). */
+export class ApiError<C extends ApiErrorCode = ApiErrorCode> extends Error {
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly status: ApiErrorStatus<C>,
+    readonly code: C,
     message: string,
     readonly details?: unknown,
     options?: { cause?: unknown },
@@ -63,11 +65,17 @@ function toApiError(err: unknown): ApiError {
   // Errors raised by Express's own body parser carry a status and a type.
   const e = err as { status?: number; type?: string; message?: string };
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    const code =
-      e.type === 'entity.too.large' ? 'BODY_TOO_LARGE' : e.type === 'entity.parse.failed' ? 'MALFORMED_JSON' : e.type === 'encoding.unsupported' ? 'UNSUPPORTED_ENCODING' : 'BAD_REQUEST';
+    const code: ApiErrorCode =
+      e.type === 'entity.too.large'
+        ? 'BODY_TOO_LARGE'
+        : e.type === 'entity.parse.failed'
+          ? 'MALFORMED_JSON'
+          : e.type === 'encoding.unsupported' || e.type === 'charset.unsupported'
+            ? 'UNSUPPORTED_ENCODING'
+            : 'BAD_REQUEST';
     const message =
       code === 'BODY_TOO_LARGE' ? 'request body is over the size limit' : code === 'MALFORMED_JSON' ? 'request body is not valid JSON' : (e.message ?? 'bad request');
-    return new ApiError(e.status, code, message);
+    return new ApiError(API_ERRORS[code].status, code, message);
   }
   return new ApiError(500, 'INTERNAL', 'internal error; the gateway log has the details');
 }

@@ -5,6 +5,7 @@ import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdReu
 import { OperatorAction, PRIORITY_KEY, SwarmInjectionInput } from '../shared/injection-types';
 import { INJECTION_ID } from '../shared/search-attributes';
 import { mainTaskQueue } from '../shared/task-queues';
+import { swarmDetails, swarmSummary } from '../shared/ui-summaries';
 import { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate, swarmInjectionWorkflow } from '../../workflows/swarm-injection';
 import { ApiError } from './errors';
 import type { InjectionServiceDeps, InjectionTarget, StartedInjection, StartInjectionRequest, SteerGuard, WaitSlot } from './injection-service';
@@ -108,6 +109,9 @@ export function createInjectionCommands(deps: InjectionServiceDeps & { metrics: 
           // The swarm's own workflow tasks are ordered by it too; its children and activities inherit it.
           priority: { priorityKey: PRIORITY_KEY[request.priority] },
           memo: { requestFingerprint: request.fingerprint, requestedBy: request.requestedBy, requestId: request.requestId, targetGroup: request.targetGroup },
+          // What the Web UI shows beside the workflow: the program, its targets and who asked.
+          staticSummary: swarmSummary(request),
+          staticDetails: swarmDetails(request),
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -6,7 +6,8 @@ import { createLogger } from '../../src/shared/logger';
 import { RunningGateway, RunningWorkers, startGateway, startWorkers } from '../../src/runtime';
 import { formatSigningKey } from '../../src/signing/keys';
 import { reloadAndTrace, startAgents, TestAgents } from '../support/agents';
-import { testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
+import { childWorkflowId } from '../../src/shared/injection-types';
+import { testClient, testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
 import { eventually, TOKEN } from './support';
 
 const logger = createLogger({ level: 'error', component: 'e2e' });
@@ -94,6 +95,18 @@ describe('the gateway end to end', () => {
     expect(entry).toMatchObject({ outcome: 'injected', workflowStatus: 'COMPLETED', programId: injectionId });
     expect((entry.timings as Array<{ step: string }>).map((t) => t.step)).toEqual(expect.arrayContaining(['inject', 'reload', 'trace']));
     expect(entry.trace).toMatchObject({ final: { status: 'completed', programId: injectionId } });
+
+    // The Web UI reads the tree on its own: the swarm names its program, targets and caller; each child its agent and program.
+    const temporal = await testClient();
+    try {
+      const swarm = await temporal.client.workflow.getHandle(injectionId).describe();
+      expect(await swarm.staticSummary()).toBe(`inject REDUCE_COSTS BY 15% → group ${agents.group} (priority high)`);
+      expect(await swarm.staticDetails()).toMatch(/\*\*Requested by\*\* token:[0-9a-f]{16} \(request [0-9a-f-]{36}\)[\s\S]*BUDGET: \$500/);
+      const child = await temporal.client.workflow.getHandle(childWorkflowId(injectionId, agentId)).describe();
+      expect(await child.staticSummary()).toMatch(new RegExp(`^agent ${agentId} ← program ${injectionId} \\(sha256 [0-9a-f]{12}\\)$`));
+    } finally {
+      await temporal.close();
+    }
 
     const listed = await eventually(async () => {
       const { body } = await http('GET', `/injections?agent=${agentId}&status=succeeded`);

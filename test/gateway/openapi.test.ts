@@ -1,6 +1,6 @@
-// Keeps the hand-written OpenAPI document true: every route the Express app serves is in it, and it names no route the app lacks.
+// Keeps the generated OpenAPI document true to the app on the dev server: every route the Express app serves is in it, and no other (test/api/schema-agreement.test.ts holds the schemas to validation).
 import type { Express } from 'express';
-import { OPENAPI_DOCUMENT } from '../../src/gateway/openapi';
+import { OPENAPI_DOCUMENT } from '../../src/gateway/schema/openapi';
 import { TestGateway, testGateway } from './support';
 
 interface Layer {

@@ -6,24 +6,17 @@ import { MAX_TARGET_AGENTS } from '../../shared/injection-types';
 import { DRY_RUN_PROGRAM_ID } from '../../signing/seal';
 import { diagnosticView, ProgramChecker } from '../program-check';
 import type { TargetResolver, TargetSelector } from '../target-resolver';
-import { agentListField, Checker, contextField, groupField, instructionField, knownQuery, objectBody } from '../validation';
+import { ROUTES } from '../schema/routes';
+import { handle } from '../schema/validate';
 
 /** Program id written into dry-run bytecode (a real injection writes its injection id); nothing ever seals it. */
 export { DRY_RUN_PROGRAM_ID };
 
 export function compileRoutes(deps: { programs: ProgramChecker; targets: TargetResolver; guards: RequestHandler[] }): Router {
   const router = Router();
-  router.post('/compile', ...deps.guards, async (req, res) => {
-    const check = new Checker();
-    knownQuery(req.query, [], check);
-    const body = objectBody(req.body, ['instruction', 'context', 'agents', 'group'], check);
-    const source = instructionField(body.instruction, check);
-    const context = contextField(body.context, check);
-    const agents = agentListField(body.agents, 'agents', check);
-    const group = groupField(body.group, check);
-    if (body.agents !== undefined && body.group !== undefined) check.add('group', 'give agents or group, not both');
-    check.done();
-    const result = deps.programs.compileOrReject(source, context, { programId: DRY_RUN_PROGRAM_ID, dryRun: true });
+  handle(router, ROUTES.compile, deps.guards, async ({ body }, _req, res) => {
+    const { agents, group } = body;
+    const result = deps.programs.compileOrReject(body.instruction, body.context ?? {}, { programId: DRY_RUN_PROGRAM_ID, dryRun: true });
     const selector: TargetSelector | null = agents ? { agentIds: agents } : group ? { group } : result.rollout.target ? { group: result.rollout.target } : null;
     res.json({
       ok: true,

@@ -1,10 +1,12 @@
-// GET /openapi.json: the hand-written OpenAPI 3.1 document (src/gateway/openapi.ts).
+// GET /openapi.json: the document generated from the route entries (src/gateway/schema/openapi.ts).
 import { RequestHandler, Router } from 'express';
-import { OPENAPI_DOCUMENT } from '../openapi';
+import { OPENAPI_DOCUMENT } from '../schema/openapi';
+import { ROUTES } from '../schema/routes';
+import { handle } from '../schema/validate';
 
 export function openapiRoutes(deps: { read: RequestHandler[] }): Router {
   const router = Router();
-  router.get('/openapi.json', ...deps.read, (_req, res) => {
+  handle(router, ROUTES.openapi, deps.read, (_input, _req, res) => {
     res.json(OPENAPI_DOCUMENT);
   });
   return router;

@@ -1,37 +1,24 @@
 // POST /inject and POST /inject-swarm: validate, compile-check, start the swarm workflow (idempotently), answer 202 or wait.
 import { createHash, randomUUID } from 'node:crypto';
-import { Request, RequestHandler, Response, Router } from 'express';
+import { RequestHandler, Response, Router } from 'express';
 import type { OnBusy, Priority, TargetSelector } from '../../shared/injection-types';
 import { principalOf, requireGroup } from '../auth';
 import { ApiError } from '../errors';
 import { InjectionService, InjectionView, requestFingerprint, WaitSlot } from '../injection-service';
 import type { ProgramChecker } from '../program-check';
 import { requestIdOf } from '../request-log';
-import {
-  agentIdField,
-  agentListField,
-  Checker,
-  contextField,
-  groupField,
-  instructionField,
-  intQuery,
-  knownQuery,
-  objectBody,
-  onBusyField,
-  priorityField,
-} from '../validation';
+import { MAX_WAIT_SECONDS, ROUTES } from '../schema/routes';
+import { handle } from '../schema/validate';
 
-/** `?wait=true` waits at most this long (or `timeoutSeconds`, if smaller) before answering 202 with the status so far. */
-export const MAX_WAIT_SECONDS = 60;
+export { MAX_WAIT_SECONDS };
 /** Per-agent results in a waited swarm answer; the rest are paged through GET /injections/:id. */
 export const MAX_WAIT_RESULTS = 500;
-export const MAX_IDEMPOTENCY_KEY_CHARS = 200;
 const IDEMPOTENT_ID_HEX_CHARS = 40;
 
 export interface StartRouteDeps {
   injections: InjectionService;
   programs: ProgramChecker;
-  /** What runs before each start route's own handler: scope check and rate limits. */
+  /** What runs before each start route's own handler, after its scope check: the rate limits. */
   guards: RequestHandler[];
   /** Upper bound for `?wait=true`, in seconds; MAX_WAIT_SECONDS unless a test shortens it. */
   maxWaitSeconds?: number;
@@ -50,32 +37,19 @@ export function statusUrl(injectionId: string): string {
   return `/injections/${encodeURIComponent(injectionId)}`;
 }
 
-/** The injection id: derived from the Idempotency-Key and the caller's identity, so a retry lands on the same injection. */
-function injectionIdFor(req: Request, res: Response): string {
-  const key = req.get('idempotency-key');
+/** The injection id: derived from the Idempotency-Key (checked by the route's schema) and the caller's identity, so a retry lands on the same injection. */
+function injectionIdFor(res: Response, key: string | undefined): string {
   if (key === undefined) return `inj-${randomUUID()}`;
-  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_CHARS || !/^[\x21-\x7e]+$/.test(key)) {
-    throw new ApiError(400, 'INVALID_REQUEST', `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} printable ASCII characters with no spaces`, {
-      problems: [{ field: 'Idempotency-Key', problem: 'malformed' }],
-    });
-  }
   const digest = createHash('sha256').update(`${principalOf(res)}\n${key}`).digest('hex');
   return `idem-${digest.slice(0, IDEMPOTENT_ID_HEX_CHARS)}`;
-}
-
-function waitOptions(req: Request, maxWaitSeconds: number, check: Checker): number | null {
-  const query = knownQuery(req.query, ['wait', 'timeoutSeconds'], check);
-  if (query.wait !== undefined && query.wait !== 'true' && query.wait !== 'false') check.add('wait', 'expected true or false');
-  const seconds = intQuery(query.timeoutSeconds, 'timeoutSeconds', { min: 1, max: maxWaitSeconds, fallback: maxWaitSeconds }, check);
-  return query.wait === 'true' ? seconds : null;
 }
 
 export function startRoutes(deps: StartRouteDeps): Router {
   const router = Router();
   const maxWaitSeconds = deps.maxWaitSeconds ?? MAX_WAIT_SECONDS;
 
-  async function begin(req: Request, res: Response, plan: StartPlan, route: string) {
-    const injectionId = injectionIdFor(req, res);
+  async function begin(res: Response, idempotencyKey: string | undefined, plan: StartPlan, route: string) {
+    const injectionId = injectionIdFor(res, idempotencyKey);
     const { rollout } = deps.programs.compileOrReject(plan.source, plan.context, { programId: injectionId });
     if (plan.targets === null && rollout.target === null) {
       throw new ApiError(400, 'NO_TARGETS', 'no targets: give agents or group, or set TARGET in the program', { problems: [{ field: 'agents', problem: 'no targets' }] });
@@ -119,21 +93,16 @@ export function startRoutes(deps: StartRouteDeps): Router {
     }
   }
 
-  router.post('/inject', ...deps.guards, async (req, res) => {
-    const check = new Checker();
-    const wait = waitOptions(req, maxWaitSeconds, check);
-    const body = objectBody(req.body, ['agentId', 'instruction', 'context', 'priority', 'onBusy'], check);
-    const agentId = agentIdField(body.agentId, 'agentId', check);
-    const plan: StartPlan = {
-      source: instructionField(body.instruction, check),
-      context: contextField(body.context, check),
-      targets: { agentIds: [agentId] },
-      priority: priorityField(body.priority, 'medium', check),
-      onBusy: onBusyField(body.onBusy, check),
-    };
-    check.done();
+  /** Seconds to wait for the end with `?wait=true` (at most maxWaitSeconds), null without it. */
+  const waitSeconds = (query: { wait?: 'true' | 'false'; timeoutSeconds: number }): number | null =>
+    query.wait === 'true' ? Math.min(query.timeoutSeconds, maxWaitSeconds) : null;
+
+  handle(router, ROUTES.inject, deps.guards, async ({ query, headers, body }, _req, res) => {
+    const wait = waitSeconds(query);
+    const agentId = body.agentId;
+    const plan: StartPlan = { source: body.instruction, context: body.context ?? {}, targets: { agentIds: [agentId] }, priority: body.priority, onBusy: body.onBusy };
     await withWaitSlot(wait, async (slot) => {
-      const started = await begin(req, res, plan, 'inject');
+      const started = await begin(res, headers['Idempotency-Key'], plan, 'inject');
       const view = await waited(slot, started.injectionId, wait);
       if (!view) {
         res.status(202).json({ injectionId: started.injectionId, statusUrl: statusUrl(started.injectionId), created: started.created, agentId });
@@ -157,23 +126,18 @@ export function startRoutes(deps: StartRouteDeps): Router {
     });
   });
 
-  router.post('/inject-swarm', ...deps.guards, async (req, res) => {
-    const check = new Checker();
-    const wait = waitOptions(req, maxWaitSeconds, check);
-    const body = objectBody(req.body, ['agents', 'group', 'instruction', 'context', 'priority', 'onBusy'], check);
-    const agents = agentListField(body.agents, 'agents', check);
-    const group = groupField(body.group, check);
-    if (body.agents !== undefined && body.group !== undefined) check.add('group', 'give agents or group, not both');
+  handle(router, ROUTES.injectSwarm, deps.guards, async ({ query, headers, body }, _req, res) => {
+    const wait = waitSeconds(query);
+    const { agents, group } = body;
     const plan: StartPlan = {
-      source: instructionField(body.instruction, check),
-      context: contextField(body.context, check),
+      source: body.instruction,
+      context: body.context ?? {},
       targets: agents ? { agentIds: agents } : group ? { group } : null,
-      priority: priorityField(body.priority, 'high', check),
-      onBusy: onBusyField(body.onBusy, check),
+      priority: body.priority,
+      onBusy: body.onBusy,
     };
-    check.done();
     await withWaitSlot(wait, async (slot) => {
-      const started = await begin(req, res, plan, 'inject-swarm');
+      const started = await begin(res, headers['Idempotency-Key'], plan, 'inject-swarm');
       const view = await waited(slot, started.injectionId, wait);
       if (!view) {
         res.status(202).json({ injectionId: started.injectionId, statusUrl: statusUrl(started.injectionId), created: started.created });
