@@ -44,7 +44,7 @@ export interface AgentRuntimeOptions {
   programsDir: string;
   logsDir: string;
   stateDir: string;
-  /** Touched every HEARTBEAT_INTERVAL_MS; the image's HEALTHCHECK reads its age. */
+  /** Touched every HEARTBEAT_INTERVAL_MS; swarm:status and the opt-in HEALTHCHECK read its age. */
   heartbeatFile?: string;
   /** Public keys by key id; a staged program must be signed by one of them (docs/agent-protocol.md, Verify). */
   trustedKeys: TrustedKeys;

@@ -1,4 +1,4 @@
-// The image's HEALTHCHECK: healthy while the agent's heartbeat file is fresh (exit 0), unhealthy otherwise (exit 1).
+// The opt-in exec HEALTHCHECK (swarm:up --healthcheck): healthy while the agent's heartbeat file is fresh (exit 0), unhealthy otherwise (exit 1).
 import { statSync } from 'node:fs';
 import { HEARTBEAT_FILE, HEARTBEAT_STALE_MS } from './heartbeat';
 
