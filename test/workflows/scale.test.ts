@@ -21,8 +21,8 @@ const HISTORY_WARNING_EVENTS = 10_240;
 /** The swarm's result must stay well under the SDK's 512 KiB payload warning at 10,000 agents. */
 const RESULT_BOUND_BYTES = 512 * 1024;
 const TEMPORAL_PAYLOAD_LIMIT_BYTES = 2 * 1024 * 1024;
-/** What one workflow task's commands may carry here: half of gRPC's default 4 MiB message, the frontend's limit. */
-const MAX_TASK_BYTES = 2 * 1024 * 1024;
+/** One workflow task's completion, all its commands, must fit in one gRPC message: 4 MiB by default. */
+const MAX_TASK_BYTES = 4 * 1024 * 1024;
 /** Distinct big strings behind branches no agent takes (the compiler keeps one copy of equal strings): a program near the source bound, yet few VM steps. */
 const BIG_STRING_CHARS = 60_000;
 const BIG_BLOCKS = 4;
