@@ -22,6 +22,7 @@ const AGENT_COUNT = 30;
 const FAILING_INDEXES = [6, 13, 22];
 const TRACE_TIMEOUT_S = 15;
 const ROLLBACK_RUN_S = 8;
+const AGENT_RUN_LIMIT_MS = 15 * 60_000;
 
 let agents: TestAgents;
 let injector: TestInjector;
@@ -29,7 +30,9 @@ let workers: WorkerProcesses;
 
 beforeAll(async () => {
   assertWorkerBuilt();
-  agents = await startAgents(AGENT_COUNT, { name: 'kill' });
+  // A run's wall-clock limit past the failing agents' 10 minutes: they must never end their run themselves (a worker
+  // killed while their trace is read can stretch the wait past the default minute), only by the rollback.
+  agents = await startAgents(AGENT_COUNT, { name: 'kill', env: { OPENCLAW_AGENT_TIME_LIMIT_MS: String(AGENT_RUN_LIMIT_MS) } });
   injector = await startTestInjector({ signingKey: agents.signingKey, workers: false });
   workers = new WorkerProcesses({ temporalAddress: testTemporalAddress(), taskQueue: injector.config.taskQueue, signingKey: agents.signingKey });
 }, 240_000);
