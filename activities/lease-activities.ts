@@ -3,7 +3,8 @@ import type { Client } from '@temporalio/client';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowNotFoundError } from '@temporalio/common';
 import { LEASE_SHARDS, leaseShardOf, leaseShardWorkflowId } from '../src/shared/leases';
-import { acquireLeasesUpdate, agentLeaseShardWorkflow } from '../workflows/agent-leases';
+import { acquireLeasesUpdate } from '../src/contracts/messages';
+import { agentLeaseShardWorkflow } from '../workflows/agent-leases';
 
 export interface LeaseActivityDeps {
   client: Client;

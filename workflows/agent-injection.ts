@@ -3,7 +3,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  defineSignal,
   isCancellation,
   log,
   patched,
@@ -24,6 +23,7 @@ import type {
   StepTiming,
   TraceSummary,
 } from '../src/shared/injection-types';
+import { abortAgentSignal } from '../src/contracts/messages';
 import { forwardReloadId } from '../src/shared/injection-types';
 import { INJECTION_STATUS } from '../src/shared/search-attributes';
 import {
@@ -49,8 +49,7 @@ export const TRACE_FIRST_LOCALLY_PATCH = 'trace-first-locally';
  */
 export const UNDO_UNRECORDED_STEPS_PATCH = 'undo-unrecorded-steps';
 
-/** Sent by the swarm workflow (deadline, failure budget, abort): stop now and roll this agent back. */
-export const abortAgentSignal = defineSignal<[reason: string]>('abortAgent');
+export { abortAgentSignal } from '../src/contracts/messages';
 
 /** Failures no retry can mend: the activity raises them with these types and the saga moves straight to rollback. */
 export const NON_RETRYABLE_AGENT_ERRORS = ['AGENT_NOT_FOUND', 'PROGRAM_REFUSED', 'TRACE_TIMEOUT', 'VERIFY_FAILED', 'ARCHIVE_TOO_LARGE', 'ARCHIVE_UNSAFE'];

@@ -4,9 +4,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
@@ -14,33 +11,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LeaseActivities } from '../activities/lease-activities';
+import { acquireLeasesUpdate, leasesGrantedSignal, leasesQuery, releaseLeasesSignal } from '../src/contracts/messages';
+import type { LeaseRelease } from '../src/contracts/messages';
 import { LEASE_HOLDER_CHECK_INTERVAL_MS, LEASE_SHARD_CONTINUE_AS_NEW_EVENTS } from '../src/shared/timeouts';
 
-export interface LeaseRequest {
-  /** The injection (workflow id) that asks; it is told of later grants by the leasesGranted signal. */
-  holder: string;
-  agentIds: string[];
-  /** 'wait': grant the free ones, queue the rest; 'refuse': grant nothing if any is held by another injection. */
-  mode: 'wait' | 'refuse';
-}
-
-export interface LeaseAnswer {
-  granted: string[];
-  /** Held by another injection: queued ('wait') or refused ('refuse'). */
-  busy: { agentId: string; holder: string }[];
-}
-
-export interface LeaseRelease {
-  holder: string;
-  /** Absent: every lease and queued request of this holder. */
-  agentIds?: string[];
-}
-
-export const acquireLeasesUpdate = defineUpdate<LeaseAnswer, [LeaseRequest]>('acquireLeases');
-export const releaseLeasesSignal = defineSignal<[LeaseRelease]>('releaseLeases');
-/** Sent by a shard to a waiting holder. */
-export const leasesGrantedSignal = defineSignal<[{ agentIds: string[] }]>('leasesGranted');
-export const leasesQuery = defineQuery<{ held: Record<string, string>; queued: Record<string, string[]> }>('leases');
+export { acquireLeasesUpdate, leasesGrantedSignal, leasesQuery, releaseLeasesSignal } from '../src/contracts/messages';
+export type { LeaseAnswer, LeaseRelease, LeaseRequest } from '../src/contracts/messages';
 
 interface LeaseShardState {
   /** agentId → holder. */

@@ -1,6 +1,9 @@
 // Programs by reference: one workflow per injection holds its compiled program (one copy, as a binary payload) and
 // hands it out by query, so no child input, activity input or workflow task carries the program bytes.
-import { condition, defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+import { condition, setHandler } from '@temporalio/workflow';
+import { programQuery, releaseProgramSignal } from '../src/contracts/messages';
+
+export { programQuery, releaseProgramSignal } from '../src/contracts/messages';
 
 export interface HeldProgramMeta {
   injectionId: string;
@@ -11,8 +14,6 @@ export interface HeldProgramMeta {
   keepMs: number;
 }
 
-export const programQuery = defineQuery<Uint8Array>('program');
-export const releaseProgramSignal = defineSignal('releaseProgram');
 
 export function programHolderWorkflowId(injectionId: string): string {
   return `${injectionId}/program`;

@@ -50,14 +50,15 @@ import {
   LEASE_ACTIVITY_TIMEOUT,
   RESOLVE_ACTIVITY_TIMEOUT,
 } from '../src/shared/timeouts';
-import { abortAgentSignal, agentInjectionWorkflow, agentRollbackWorkflow } from './agent-injection';
-import { leasesGrantedSignal, releaseLeasesSignal } from './agent-leases';
+import { abortAgentSignal, leasesGrantedSignal, releaseLeasesSignal, releaseProgramSignal } from '../src/contracts/messages';
+import { agentInjectionWorkflow, agentRollbackWorkflow } from './agent-injection';
 import type { LegacyCarriedState} from './legacy/swarm-injection-v1';
 import { legacySwarmInjection } from './legacy/swarm-injection-v1';
-import { releaseProgramSignal } from './program-holder';
-import { abortSignal, ERROR_TEXT_LIMIT_CHARS, MAX_PARALLEL_LIMIT, pauseSignal, progressQuery, PROGRESS_PAGE_LIMIT, resumeSignal, setMaxParallelUpdate } from './swarm-messages';
+import { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate } from '../src/contracts/messages';
+import { ERROR_TEXT_LIMIT_CHARS, MAX_PARALLEL_LIMIT, PROGRESS_PAGE_LIMIT } from '../src/contracts/swarm-progress';
 
-export * from './swarm-messages';
+export { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate } from '../src/contracts/messages';
+export { ERROR_TEXT_LIMIT_CHARS, MAX_PARALLEL_LIMIT, PROGRESS_PAGE_LIMIT } from '../src/contracts/swarm-progress';
 
 /**
  * Injections started by this build run the rollout core, take leases and hold their program by reference. Histories of

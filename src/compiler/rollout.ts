@@ -2,6 +2,7 @@
 import { formatDuration } from '../bytecode/arith';
 import { Value, ValueTag } from '../bytecode/instructions';
 import { GROUP_PATTERN } from '../contracts/ids';
+import type { RolloutSettings, Share } from '../contracts/rollout-settings';
 import type { ScalarKind } from './catalogue';
 import { hasOwn } from './context';
 import type { DiagnosticCode } from './diagnostics';
@@ -14,17 +15,7 @@ import {
   MIN_TRACE_TIMEOUT_MS,
 } from './limits';
 
-export type Share = { kind: 'count'; value: number } | { kind: 'percent'; value: number };
-
-export interface RolloutSettings {
-  target: string | null;
-  deadlineMs: number;
-  maxParallel: number;
-  maxFailures: Share;
-  canary: Share;
-  retries: number;
-  traceTimeoutMs: number;
-}
+export type { RolloutSettings, Share } from '../contracts/rollout-settings';
 
 export const ROLLOUT_DEFAULTS: Readonly<RolloutSettings> = Object.freeze<RolloutSettings>({
   target: null,

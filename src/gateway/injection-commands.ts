@@ -5,8 +5,9 @@ import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowIdReu
 import { OperatorAction, PRIORITY_KEY, SwarmInjectionInput } from '../shared/injection-types';
 import { INJECTION_ID } from '../shared/search-attributes';
 import { mainTaskQueue } from '../shared/task-queues';
+import { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate } from '../contracts/messages';
 import { swarmDetails, swarmSummary } from '../shared/ui-summaries';
-import { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate, swarmInjectionWorkflow } from '../../workflows/swarm-injection';
+import { swarmInjectionWorkflow } from '../../workflows/swarm-injection';
 import { ApiError } from './errors';
 import type { InjectionServiceDeps, InjectionTarget, StartedInjection, StartInjectionRequest, SteerGuard, WaitSlot } from './injection-service';
 import type { GatewayMetrics } from './metrics';

@@ -6,7 +6,8 @@ import type { Diagnostic } from '../compiler';
 import type { AgentInjectionResult, AgentStatusEntry } from '../shared/injection-types';
 import { childWorkflowId } from '../shared/injection-types';
 import { INJECTION_STATUS } from '../shared/search-attributes';
-import { progressQuery, swarmInjectionWorkflow } from '../../workflows/swarm-injection';
+import { progressQuery } from '../contracts/messages';
+import { swarmInjectionWorkflow } from '../../workflows/swarm-injection';
 import type { InjectionService } from './injection-service';
 import { describeInjection, isNotFound, withWorker, workflowState } from './temporal-calls';
 

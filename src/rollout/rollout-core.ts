@@ -2,33 +2,15 @@
 // import: the swarm workflow feeds it events (a child settled, a lease granted, pause, abort, deadline, cancel) and does
 // what it asks (launch these children, abort those, continue as new, finish). Its state is plain JSON, carried across
 // continue-as-new as it is.
-import type { Share } from '../compiler/rollout';
+import type { Share } from '../contracts/rollout-settings';
+import type { OutcomeCounts, RowOutcome } from '../contracts/swarm-progress';
+import { MAX_PARALLEL_LIMIT } from '../contracts/swarm-progress';
+
+export type { OutcomeCounts, RowOutcome } from '../contracts/swarm-progress';
+export { MAX_PARALLEL_LIMIT } from '../contracts/swarm-progress';
 
 export type StopReason = 'canary-failed' | 'failure-budget-exceeded' | 'deadline-exceeded' | 'aborted' | 'cancelled';
 export type Phase = 'canary' | 'main' | 'rollback' | 'done';
-
-/** Where one agent stands in this injection. */
-export type RowOutcome =
-  /** Its lease is held by another injection: it waits (onBusy 'wait'). */
-  | 'waiting'
-  | 'pending'
-  | 'running'
-  | 'injected'
-  /** Failed before anything on the agent changed. */
-  | 'failed'
-  | 'rolled-back'
-  | 'rollback-failed'
-  | 'not-found'
-  /** Its own rollback found the agent running another injection's program: nothing was touched. */
-  | 'superseded'
-  /** Being undone by the swarm-wide rollback. */
-  | 'reverting'
-  | 'reverted'
-  | 'revert-failed'
-  /** Injected, then another injection replaced its program before the swarm-wide rollback: nothing was touched. */
-  | 'revert-superseded'
-  /** Never started: the rollout stopped first. */
-  | 'skipped';
 
 export const TERMINAL_ROW_OUTCOMES: ReadonlySet<RowOutcome> = new Set<RowOutcome>([
   'injected',
@@ -81,29 +63,9 @@ export interface RolloutState {
 
 export type Launch = { kind: 'inject'; agentId: string; host: string } | { kind: 'revert'; agentId: string; host: string };
 
-export interface OutcomeCounts {
-  total: number;
-  waiting: number;
-  pending: number;
-  running: number;
-  injected: number;
-  failedUnchanged: number;
-  rolledBack: number;
-  rollbackFailed: number;
-  notFound: number;
-  superseded: number;
-  reverting: number;
-  reverted: number;
-  revertFailed: number;
-  revertSuperseded: number;
-  skipped: number;
-  /** Agents whose own injection failed: failedUnchanged + rolledBack + rollbackFailed + notFound + superseded. */
-  failed: number;
-}
 
 export const MAX_NOTE_CHARS = 40;
 export const MAX_NOTES = 1_000;
-export const MAX_PARALLEL_LIMIT = 1_000;
 
 /** Failures allowed before the rollout stops: a count, or a share of `total` rounded down. */
 export function allowedFailures(share: Share, total: number): number {

@@ -1,7 +1,12 @@
 // The data that crosses workflow, activity, gateway and CLI boundaries. Pure types and constants: safe in workflow code.
-import type { Diagnostic, RolloutSettings } from '../compiler';
+import type { Diagnostic } from '../compiler';
+import type { AgentOutcome, AgentStatusEntry, OutcomeCounts, SwarmStatus } from '../contracts/swarm-progress';
+import type { RolloutSettings } from '../contracts/rollout-settings';
+import { TERMINAL_ROW_OUTCOMES } from '../rollout/rollout-core';
 
 export { AGENT_ID_PATTERN, GROUP_PATTERN, INJECTION_ID_PATTERN } from '../contracts/ids';
+// The progress query's answer and the operator messages' arguments live in the contracts; re-exported for importers.
+export type { AgentOutcome, AgentStatusEntry, OperatorAction, OutcomeCounts, RecordedAction, SwarmProgress, SwarmStatus, Wave } from '../contracts/swarm-progress';
 /**
  * Agents in one injection. Bounded by the size of the swarm's result and continue-as-new input, which carry one row
  * per agent: about 1.5 MB at 10,000 agents, under Temporal's 2 MB payload limit (the SDK warns from 512 KiB).
@@ -15,14 +20,6 @@ export const PRIORITIES: readonly Priority[] = ['low', 'medium', 'high', 'critic
 /** Temporal priority keys: 1 is served first. */
 export const PRIORITY_KEY: Readonly<Record<Priority, number>> = { critical: 1, high: 2, medium: 3, low: 4 };
 
-/**
- * Who steered an injection (pause, resume, abort, maxParallel): the gateway fills it from the authenticated principal,
- * never from the request body; a signal sent with the temporal CLI carries none and is recorded as `temporal-cli`.
- */
-export interface OperatorAction {
-  by: string;
-  requestId?: string;
-}
 
 export type TargetSelector = { agentIds: string[] } | { group: string } | null;
 
@@ -50,32 +47,8 @@ export interface SwarmInjectionInput {
 export type OnBusy = 'wait' | 'refuse';
 export const ON_BUSY_CHOICES: readonly OnBusy[] = ['wait', 'refuse'];
 
-/** Where one agent ended up (the rollout core's row outcomes: src/rollout/rollout-core.ts says what each means). */
-export type AgentOutcome = RowOutcome;
-import { TERMINAL_ROW_OUTCOMES } from '../rollout/rollout-core';
-import type { RowOutcome } from '../rollout/rollout-core';
-
 /** The outcomes an agent ends in: the rollout core's own list. */
 export const TERMINAL_OUTCOMES: readonly AgentOutcome[] = [...TERMINAL_ROW_OUTCOMES];
-
-export type SwarmStatus =
-  | 'compiling'
-  | 'resolving'
-  | 'canary'
-  | 'rolling-out'
-  | 'waiting-for-agents'
-  | 'paused'
-  | 'rolling-back'
-  | 'succeeded'
-  | 'partially-succeeded'
-  | 'canary-failed'
-  | 'failure-budget-exceeded'
-  | 'deadline-exceeded'
-  | 'aborted'
-  | 'cancelled'
-  | 'compile-failed'
-  /** onBusy 'refuse' and another injection held some of the agents: nothing changed. */
-  | 'agent-busy';
 
 export const FINAL_SWARM_STATUSES: readonly SwarmStatus[] = [
   'succeeded',
@@ -89,7 +62,6 @@ export const FINAL_SWARM_STATUSES: readonly SwarmStatus[] = [
   'agent-busy',
 ];
 
-export type Wave = 'compile' | 'resolve' | 'lease' | 'canary' | 'main' | 'rollback' | 'done';
 
 export interface TraceSummary {
   lines: TraceLineRecord[];
@@ -166,44 +138,9 @@ export interface AgentRollbackResult {
   trace: TraceSummary | null;
 }
 
-export type { OutcomeCounts } from '../rollout/rollout-core';
-import type { OutcomeCounts } from '../rollout/rollout-core';
 
-export interface AgentStatusEntry {
-  agentId: string;
-  outcome: AgentOutcome;
-  host: string | null;
-  /** Workflow id of the agent's child workflow, where its full result (trace included) lives. */
-  childWorkflowId: string | null;
-  error?: string;
-}
 
-export interface SwarmProgress {
-  injectionId: string;
-  status: SwarmStatus;
-  wave: Wave;
-  paused: boolean;
-  maxParallel: number;
-  counts: OutcomeCounts;
-  failureBudget: number;
-  deadline: string | null;
-  msUntilDeadline: number | null;
-  run: number;
-  rollout: RolloutSettings | null;
-  agents: { offset: number; limit: number; total: number; items: AgentStatusEntry[] };
-  /** Agents waiting for another injection's lease, and who holds them (at most 50). */
-  waitingFor?: { agentId: string; holder: string }[];
-  /** Who steered it, newest last (at most 50). */
-  actions?: RecordedAction[];
-}
 
-export interface RecordedAction {
-  at: string;
-  action: 'pause' | 'resume' | 'abort' | 'cancel' | 'set-max-parallel';
-  by: string;
-  requestId?: string;
-  detail?: string;
-}
 
 export interface SwarmInjectionResult {
   injectionId: string;

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import type { ProgramSource } from '../../activities/docker-activities';
 import type { ProgramRef } from '../shared/injection-types';
-import { programQuery } from '../../workflows/program-holder';
+import { programQuery } from '../contracts/messages';
 
 /** Program bytes kept per worker process, in all; the oldest are dropped first. */
 export const PROGRAM_CACHE_BYTES = 64 * 1024 * 1024;

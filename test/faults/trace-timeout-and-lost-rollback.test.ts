@@ -1,11 +1,11 @@
 // Two faults where the agent never confirms: one that writes no final line within TRACE_TIMEOUT (rolled back), and
 // one whose container disappears after it was injected, so the swarm's rollback cannot reach it (reported, never
 // passed off as success).
-import type { AgentRef } from '../../src/docker';
 import { dockerodeFor } from '../../src/docker/dockerode-adapter';
 import { startAgents, testDockerConnection, TestAgents } from '../support/agents';
 import { expectAccountedFor, expectAgentsRun, finalLineCounts, waitForProgress } from '../support/faults';
 import { startTestInjector, TestInjector } from '../support/injector';
+import { agentIds, baseline } from '../support/swarm';
 
 let agents: TestAgents;
 let injector: TestInjector;
@@ -20,19 +20,10 @@ afterAll(async () => {
   await agents?.remove();
 });
 
-const ids = (refs: AgentRef[]) => refs.map((a) => a.agentId);
-
-async function baseline(refs: AgentRef[], tag: string): Promise<string> {
-  const injectionId = `${tag}-base-${Date.now()}`;
-  const result = await injector.runSwarm({ injectionId, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_PARALLEL: 10\n  CANARY: 0\n}', targets: { agentIds: ids(refs) } });
-  expect(result.status).toBe('succeeded');
-  return injectionId;
-}
-
 it('an agent that writes no final line within TRACE_TIMEOUT is rolled back; the others are injected', async () => {
   const refs = agents.agents.slice(0, 3);
   const [slow] = refs;
-  const baselineId = await baseline(refs, 'notrace');
+  const baselineId = await baseline(injector, refs, 'notrace');
   const injectionId = `notrace-${Date.now()}`;
   const source = [
     'OPTIMIZE_THROUGHPUT {',
@@ -47,7 +38,7 @@ it('an agent that writes no final line within TRACE_TIMEOUT is rolled back; the 
     '}',
   ].join('\n');
   const started = Date.now();
-  const result = await injector.runSwarm({ injectionId, source, targets: { agentIds: ids(refs) } });
+  const result = await injector.runSwarm({ injectionId, source, targets: { agentIds: agentIds(refs) } });
   expect(result.status).toBe('partially-succeeded');
   expect(result.counts).toMatchObject({ total: 3, injected: 2, rolledBack: 1 });
   // Bounded by TRACE_TIMEOUT, not by the 40 s the program would have run.
@@ -63,7 +54,7 @@ it('an agent that writes no final line within TRACE_TIMEOUT is rolled back; the 
 it('when an injected agent is gone before the swarm rolls back, the result reports the failed revert, never success', async () => {
   const refs = agents.agents.slice(3, 7);
   const [vanishing, , , failing] = refs;
-  const baselineId = await baseline(refs, 'gone');
+  const baselineId = await baseline(injector, refs, 'gone');
   const injectionId = `gone-${Date.now()}`;
   const source = [
     'OPTIMIZE_THROUGHPUT {',
@@ -77,7 +68,7 @@ it('when an injected agent is gone before the swarm rolls back, the result repor
     '  SIMULATE_FAILURE { MESSAGE: "planned failure" }',
     '}',
   ].join('\n');
-  const handle = await injector.startSwarm({ injectionId, source, targets: { agentIds: ids(refs) } });
+  const handle = await injector.startSwarm({ injectionId, source, targets: { agentIds: agentIds(refs) } });
   await waitForProgress(injector.client, injectionId, (p) => p.agents.items.some((row) => row.agentId === vanishing.agentId && row.outcome === 'injected'), `${vanishing.agentId} injected`);
   await dockerodeFor(testDockerConnection()).getContainer(vanishing.containerId).remove({ force: true });
   const result = await handle.result();

@@ -11,7 +11,9 @@ import type { AgentRef } from '../../src/docker';
 import type { SwarmProgress } from '../../src/shared/injection-types';
 import { abortSignal, pauseSignal, progressQuery } from '../../workflows';
 import { startAgents, TestAgents } from '../support/agents';
+import { waitForProgress } from '../support/faults';
 import { startTestInjector, TestInjector } from '../support/injector';
+import { agentIds, baseline, endsWithin, programOf as programOfAgent } from '../support/swarm';
 import { testTemporalAddress } from '../support/temporal';
 
 /** A stop path that takes longer than this while paused is the old hang (it never finished). */
@@ -30,53 +32,24 @@ afterAll(async () => {
   await agents?.remove();
 });
 
-const ids = (refs: AgentRef[]) => refs.map((a) => a.agentId);
-
-async function programOf(agent: AgentRef): Promise<string | null> {
-  return (await injector.channel.current(agent.containerId))?.programId ?? null;
-}
-
-async function baseline(refs: AgentRef[], tag: string): Promise<string> {
-  const injectionId = `base-${tag}-${Date.now()}`;
-  const result = await injector.runSwarm({ injectionId, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_PARALLEL: 20\n  CANARY: 0\n}', targets: { agentIds: ids(refs) } });
-  expect(result.status).toBe('succeeded');
-  return injectionId;
-}
-
-async function waitForProgress(injectionId: string, ready: (p: SwarmProgress) => boolean, timeoutMs = 60_000): Promise<SwarmProgress> {
-  const handle = injector.client.workflow.getHandle(injectionId);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const progress = await handle.query(progressQuery, { limit: 500 });
-    if (ready(progress)) return progress;
-    if (Date.now() > deadline) throw new Error(`progress never matched; last: ${progress.status} ${JSON.stringify(progress.counts)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Resolves with the workflow's end, or rejects when it has not ended within STOP_BOUND_MS. */
-function endsWithinBound<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${STOP_BOUND_MS} ms`)), STOP_BOUND_MS);
-  });
-  return Promise.race([promise, bound]).finally(() => clearTimeout(timer));
-}
+const programOf = (agent: AgentRef) => programOfAgent(injector.channel, agent);
+const endsWithinBound = <T>(promise: Promise<T>, what: string) => endsWithin(promise, STOP_BOUND_MS, what);
+const progressUntil = (injectionId: string, ready: (p: SwarmProgress) => boolean, what: string) => waitForProgress(injector.client, injectionId, ready, what, 60_000);
 
 /** Starts a slow rollout on `refs`, waits until one agent is injected, pauses it and waits until nothing runs. */
 async function pausedMidRollout(refs: AgentRef[], tag: string, extra = '') {
   const injectionId = `${tag}-${Date.now()}`;
-  const handle = await injector.startSwarm({ injectionId, source: `SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n${extra}}`, targets: { agentIds: ids(refs) } });
-  await waitForProgress(injectionId, (p) => p.counts.injected >= 1);
+  const handle = await injector.startSwarm({ injectionId, source: `SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n${extra}}`, targets: { agentIds: agentIds(refs) } });
+  await progressUntil(injectionId, (p) => p.counts.injected >= 1, 'one agent injected');
   await handle.signal(pauseSignal, { by: 'jest' });
-  await waitForProgress(injectionId, (p) => p.status === 'paused' && p.counts.running === 0);
+  await progressUntil(injectionId, (p) => p.status === 'paused' && p.counts.running === 0, 'paused with nothing running');
   return { injectionId, handle };
 }
 
 describe('every stop path finishes while paused', () => {
   it('an abort while paused rolls back every injected agent and ends', async () => {
     const three = agents.agents.slice(0, 3);
-    const previous = await baseline(three, 'abort-paused');
+    const previous = await baseline(injector, three, 'abort-paused');
     const { handle } = await pausedMidRollout(three, 'abort-paused');
     await handle.signal(abortSignal, 'operator said stop', { by: 'jest' });
     const result = await endsWithinBound(handle.result(), 'the abort of a paused injection');
@@ -88,7 +61,7 @@ describe('every stop path finishes while paused', () => {
 
   it('a DEADLINE that passes while paused rolls back and ends', async () => {
     const three = agents.agents.slice(3, 6);
-    const previous = await baseline(three, 'deadline-paused');
+    const previous = await baseline(injector, three, 'deadline-paused');
     const { handle } = await pausedMidRollout(three, 'deadline-paused', '  DEADLINE: 8s\n');
     const result = await endsWithinBound(handle.result(), 'a paused injection past its deadline');
     expect(result.status).toBe('deadline-exceeded');
@@ -98,7 +71,7 @@ describe('every stop path finishes while paused', () => {
 
   it('`temporal workflow cancel` while paused rolls back and ends cancelled', async () => {
     const three = agents.agents.slice(6, 9);
-    const previous = await baseline(three, 'cancel-paused');
+    const previous = await baseline(injector, three, 'cancel-paused');
     const { injectionId, handle } = await pausedMidRollout(three, 'cancel-paused');
     await promisify(execFile)(process.env.OPENCLAW_TEST_TEMPORAL_CLI!, ['workflow', 'cancel', '--workflow-id', injectionId, '--address', testTemporalAddress()]);
     await expect(endsWithinBound(handle.result(), 'the cancel of a paused injection')).rejects.toThrow(WorkflowFailedError);
@@ -113,18 +86,18 @@ describe('every stop path finishes while paused', () => {
 describe('two injections on the same agents', () => {
   it('the second waits for the first, says who holds the agents, and every agent ends on what the records say', async () => {
     const three = agents.agents.slice(9, 12);
-    const previous = await baseline(three, 'overlap');
+    const previous = await baseline(injector, three, 'overlap');
     const first = `overlap-c-${Date.now()}`;
     const second = `overlap-d-${Date.now()}`;
-    const c = await injector.startSwarm({ injectionId: first, source: 'SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}', targets: { agentIds: ids(three) } });
-    await waitForProgress(first, (p) => p.counts.injected >= 1);
-    const d = await injector.startSwarm({ injectionId: second, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_PARALLEL: 3\n  CANARY: 0\n}', targets: { agentIds: ids(three) } });
-    const waiting = await waitForProgress(second, (p) => p.status === 'waiting-for-agents');
+    const c = await injector.startSwarm({ injectionId: first, source: 'SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}', targets: { agentIds: agentIds(three) } });
+    await progressUntil(first, (p) => p.counts.injected >= 1, 'the first injection injected one agent');
+    const d = await injector.startSwarm({ injectionId: second, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_PARALLEL: 3\n  CANARY: 0\n}', targets: { agentIds: agentIds(three) } });
+    const waiting = await progressUntil(second, (p) => p.status === 'waiting-for-agents', 'the second injection waiting');
     expect(waiting.waitingFor).toEqual(expect.arrayContaining(three.map((a) => ({ agentId: a.agentId, holder: first }))));
     expect(waiting.counts.running + waiting.counts.injected).toBe(0);
 
     // A third, asked to refuse rather than wait, fails at once naming the holder, and changes nothing.
-    const refused = await injector.startSwarm({ injectionId: `overlap-e-${Date.now()}`, source: 'OPTIMIZE_THROUGHPUT', targets: { agentIds: ids(three) }, onBusy: 'refuse' });
+    const refused = await injector.startSwarm({ injectionId: `overlap-e-${Date.now()}`, source: 'OPTIMIZE_THROUGHPUT', targets: { agentIds: agentIds(three) }, onBusy: 'refuse' });
     const refusal = await refused.result().catch((err: unknown) => err);
     expect(refusal).toBeInstanceOf(WorkflowFailedError);
     const cause = (refusal as WorkflowFailedError).cause as ApplicationFailure;
@@ -146,7 +119,7 @@ describe('two injections on the same agents', () => {
 describe('a rollback restores only what it can prove', () => {
   it('a snapshot missing at rollback leaves the agent as it is (NO_SNAPSHOT), never clears its program', async () => {
     const two = agents.agents.slice(0, 2);
-    await baseline(two, 'nosnap');
+    await baseline(injector, two, 'nosnap');
     const injectionId = `nosnap-${Date.now()}`;
     const [kept, failing] = two;
     const handle = await injector.startSwarm({
@@ -154,7 +127,7 @@ describe('a rollback restores only what it can prove', () => {
       source: `OPTIMIZE_THROUGHPUT {\n  MAX_PARALLEL: 1\n  MAX_FAILURES: 0\n  CANARY: 0\n}\nWHEN agent.agent_id == "${failing.agentId}" {\n  SIMULATE_WORK BY 3s\n  SIMULATE_FAILURE { MESSAGE: "forced" }\n}`,
       targets: { agentIds: [kept.agentId, failing.agentId] },
     });
-    await waitForProgress(injectionId, (p) => p.agents.items.some((a) => a.agentId === kept.agentId && a.outcome === 'injected'));
+    await progressUntil(injectionId, (p) => p.agents.items.some((a) => a.agentId === kept.agentId && a.outcome === 'injected'), 'the kept agent injected');
     // Someone removes the snapshot the rollback would need.
     const removed = await injector.docker.exec(kept.containerId, ['node', '-e', 'require("fs").unlinkSync(process.argv[1])', SNAPSHOT_PROGRAM_PATH], { timeoutMs: 10_000 });
     expect(removed.exitCode).toBe(0);

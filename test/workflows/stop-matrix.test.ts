@@ -9,8 +9,9 @@ import type { AgentRef } from '../../src/docker';
 import { rollbackReloadId, SwarmProgress, SwarmStatus } from '../../src/shared/injection-types';
 import { abortSignal, progressQuery, swarmInjectionWorkflow } from '../../workflows';
 import { startAgents, TestAgents } from '../support/agents';
-import { finalLineCounts } from '../support/faults';
+import { finalLineCounts, waitForProgress } from '../support/faults';
 import { startTestInjector, TestInjector } from '../support/injector';
+import { agentIds, baseline, endsWithin, programOf } from '../support/swarm';
 import { testTemporalAddress } from '../support/temporal';
 
 /** A stop that takes longer than this is a hang. */
@@ -32,30 +33,13 @@ afterAll(async () => {
   await agents?.remove();
 });
 
-const ids = (refs: AgentRef[]) => refs.map((a) => a.agentId);
 const slice = (n: number) => agents.agents.slice(n * PER_SCENARIO, (n + 1) * PER_SCENARIO);
-
-/** Puts the agents on a known program (its run takes `work`, so restoring it takes that long too). */
-async function baseline(refs: AgentRef[], tag: string, work = '1s'): Promise<string> {
-  const injectionId = `base-${tag}-${Date.now()}`;
-  const result = await injector.runSwarm({ injectionId, source: `SIMULATE_WORK BY ${work} {\n  MAX_PARALLEL: 20\n  CANARY: 0\n}`, targets: { agentIds: ids(refs) } });
-  expect(result.status).toBe('succeeded');
-  return injectionId;
-}
 
 async function progressOf(injectionId: string): Promise<SwarmProgress> {
   return injector.client.workflow.getHandle(injectionId).query(progressQuery, { limit: 500 });
 }
 
-async function waitForProgress(injectionId: string, ready: (p: SwarmProgress) => boolean, what: string, timeoutMs = 60_000): Promise<SwarmProgress> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const progress = await progressOf(injectionId);
-    if (ready(progress)) return progress;
-    if (Date.now() > deadline) throw new Error(`${what}: never seen; last ${progress.status} ${JSON.stringify(progress.counts)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const progressUntil = (injectionId: string, ready: (p: SwarmProgress) => boolean, what: string) => waitForProgress(injector.client, injectionId, ready, what, 60_000);
 
 async function stop(kind: Exclude<Stop, 'deadline'>, injectionId: string, handle: WorkflowHandle<typeof swarmInjectionWorkflow>): Promise<void> {
   if (kind === 'abort') await handle.signal(abortSignal, `stop-matrix ${kind}`, { by: 'jest' });
@@ -64,24 +48,14 @@ async function stop(kind: Exclude<Stop, 'deadline'>, injectionId: string, handle
 
 /** Waits for the end (within the bound); answers the final status (a cancelled workflow has no result). */
 async function ended(handle: WorkflowHandle<typeof swarmInjectionWorkflow>): Promise<SwarmStatus | 'cancelled'> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the injection did not end within ${STOP_BOUND_MS} ms`)), STOP_BOUND_MS);
-  });
-  try {
-    return await Promise.race([
-      handle.result().then(
-        (result) => result.status,
-        async (err: unknown) => {
-          if (err instanceof WorkflowFailedError && (await handle.describe()).status.name === 'CANCELLED') return 'cancelled' as const;
-          throw err;
-        },
-      ),
-      bound,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  const end = handle.result().then(
+    (result) => result.status,
+    async (err: unknown) => {
+      if (err instanceof WorkflowFailedError && (await handle.describe()).status.name === 'CANCELLED') return 'cancelled' as const;
+      throw err;
+    },
+  );
+  return endsWithin(end, STOP_BOUND_MS, 'the injection');
 }
 
 /**
@@ -98,7 +72,7 @@ async function expectRecordsExplainAgents(injectionId: string, refs: AgentRef[],
   for (const agent of refs) {
     const row = progress.agents.items.find((r) => r.agentId === agent.agentId);
     const finals = await finalLineCounts(agents.adapter, agent.containerId);
-    const program = (await injector.channel.current(agent.containerId))?.programId ?? null;
+    const program = await programOf(injector.channel, agent);
     actual[agent.agentId] = { outcome: row?.outcome, program, forwardFinalsAtMostOne: (finals.get(injectionId) ?? 0) <= 1, rollbackFinalsAtMostOne: (finals.get(rollbackReloadId(injectionId)) ?? 0) <= 1 };
     const expectedProgram = row?.outcome === 'injected' ? injectionId : ['reverted', 'rolled-back', 'failed', 'skipped'].includes(row?.outcome ?? '') ? previous : `an outcome a stop should not give: ${row?.outcome}`;
     explained[agent.agentId] = { outcome: row?.outcome, program: expectedProgram, forwardFinalsAtMostOne: true, rollbackFinalsAtMostOne: true };
@@ -113,12 +87,12 @@ const FINAL_STATUS: Record<Stop, string> = { abort: 'aborted', deadline: 'deadli
 describe('a stop during the canary', () => {
   it.each(STOPS)('%s: the canary agent is put back, nobody else is touched', async (kind) => {
     const refs = slice(0);
-    const previous = await baseline(refs, `canary-${kind}`);
+    const previous = await baseline(injector, refs, `canary-${kind}`, { work: '1s' });
     const injectionId = `stop-canary-${kind}-${Date.now()}`;
     // The canary agent's run takes 8 s; a 4 s DEADLINE passes while it runs.
     const deadline = kind === 'deadline' ? '  DEADLINE: 4s\n' : '';
-    const handle = await injector.startSwarm({ injectionId, source: `SIMULATE_WORK BY 8s {\n  MAX_PARALLEL: 2\n  CANARY: 1\n${deadline}}`, targets: { agentIds: ids(refs) } });
-    await waitForProgress(injectionId, (p) => p.status === 'canary' && p.counts.running >= 1, 'the canary running');
+    const handle = await injector.startSwarm({ injectionId, source: `SIMULATE_WORK BY 8s {\n  MAX_PARALLEL: 2\n  CANARY: 1\n${deadline}}`, targets: { agentIds: agentIds(refs) } });
+    await progressUntil(injectionId, (p) => p.status === 'canary' && p.counts.running >= 1, 'the canary running');
     if (kind !== 'deadline') await stop(kind, injectionId, handle);
     expect(await ended(handle)).toBe(FINAL_STATUS[kind]);
     const progress = await expectRecordsExplainAgents(injectionId, refs, previous);
@@ -130,12 +104,12 @@ describe('a stop during the canary', () => {
 describe('a stop during the main window', () => {
   it.each(STOPS)('%s: what was injected is reverted, what was running is rolled back, the rest never starts', async (kind) => {
     const refs = slice(1);
-    const previous = await baseline(refs, `window-${kind}`);
+    const previous = await baseline(injector, refs, `window-${kind}`, { work: '1s' });
     const injectionId = `stop-window-${kind}-${Date.now()}`;
     // One agent at a time, 2 s each: a 5 s DEADLINE passes after about two agents.
     const deadline = kind === 'deadline' ? '  DEADLINE: 5s\n' : '';
-    const handle = await injector.startSwarm({ injectionId, source: `SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n${deadline}}`, targets: { agentIds: ids(refs) } });
-    await waitForProgress(injectionId, (p) => p.status === 'rolling-out' && p.counts.injected >= 1, 'one agent injected in the window');
+    const handle = await injector.startSwarm({ injectionId, source: `SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n${deadline}}`, targets: { agentIds: agentIds(refs) } });
+    await progressUntil(injectionId, (p) => p.status === 'rolling-out' && p.counts.injected >= 1, 'one agent injected in the window');
     if (kind !== 'deadline') await stop(kind, injectionId, handle);
     expect(await ended(handle)).toBe(FINAL_STATUS[kind]);
     const progress = await expectRecordsExplainAgents(injectionId, refs, previous);
@@ -148,13 +122,13 @@ describe('a second stop while the rollback runs', () => {
   it.each(STOPS)('%s after an abort: the rollback finishes and every agent is back', async (kind) => {
     const refs = slice(2);
     // Restoring the baseline takes 6 s per agent, so the rollback is still running when the second stop comes.
-    const previous = await baseline(refs, `rollback-${kind}`, '6s');
+    const previous = await baseline(injector, refs, `rollback-${kind}`, { work: '6s' });
     const injectionId = `stop-rollback-${kind}-${Date.now()}`;
     const deadline = kind === 'deadline' ? '  DEADLINE: 10s\n' : '';
-    const handle = await injector.startSwarm({ injectionId, source: `SIMULATE_WORK BY 1s {\n  MAX_PARALLEL: 2\n  CANARY: 0\n${deadline}}`, targets: { agentIds: ids(refs) } });
-    await waitForProgress(injectionId, (p) => p.counts.injected >= 2, 'two agents injected');
+    const handle = await injector.startSwarm({ injectionId, source: `SIMULATE_WORK BY 1s {\n  MAX_PARALLEL: 2\n  CANARY: 0\n${deadline}}`, targets: { agentIds: agentIds(refs) } });
+    await progressUntil(injectionId, (p) => p.counts.injected >= 2, 'two agents injected');
     await handle.signal(abortSignal, 'first stop', { by: 'jest' });
-    await waitForProgress(injectionId, (p) => p.status === 'rolling-back' && p.counts.reverting >= 1, 'the rollback running');
+    await progressUntil(injectionId, (p) => p.status === 'rolling-back' && p.counts.reverting >= 1, 'the rollback running');
     if (kind !== 'deadline') await stop(kind, injectionId, handle);
     // The first stop decides the status; the second neither restarts nor abandons the rollback.
     expect(await ended(handle)).toBe(kind === 'cancel' ? 'cancelled' : 'aborted');

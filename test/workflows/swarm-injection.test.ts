@@ -17,7 +17,9 @@ import {
 import { LABEL_AGENT_ID, LABEL_ROLE, LABEL_ROLE_AGENT } from '../../src/agent/protocol';
 import { formatTrustedKey } from '../../src/signing/keys';
 import { ensureAgentImage, startAgents, TEST_LABEL, TestAgents, waitUntilReady } from '../support/agents';
+import { waitForProgress } from '../support/faults';
 import { startTestInjector, TestInjector } from '../support/injector';
+import { agentIds, baseline, programOf as programOfAgent } from '../support/swarm';
 import { replayAndSave, testTemporalAddress } from '../support/temporal';
 
 let agents: TestAgents;
@@ -33,20 +35,7 @@ afterAll(async () => {
   await agents?.remove();
 });
 
-const ids = (refs: AgentRef[]) => refs.map((a) => a.agentId);
-
-async function programOf(agent: AgentRef): Promise<string | null> {
-  const current = await injector.channel.current(agent.containerId);
-  return current?.programId ?? null;
-}
-
-/** Puts every given agent on a known program first, so "rolled back" has something to go back to. */
-async function baseline(refs: AgentRef[], tag: string): Promise<string> {
-  const injectionId = `base-${tag}-${Date.now()}`;
-  const result = await injector.runSwarm({ injectionId, source: 'OPTIMIZE_THROUGHPUT {\n  MAX_PARALLEL: 20\n  CANARY: 0\n}', targets: { agentIds: ids(refs) } });
-  expect(result.status).toBe('succeeded');
-  return injectionId;
-}
+const programOf = (agent: AgentRef) => programOfAgent(injector.channel, agent);
 
 /** Replays (and saves) the swarm's history, and one child's of each kind: proves the scenario is deterministic. */
 async function replays(workflowId: string): Promise<void> {
@@ -60,16 +49,7 @@ async function replays(workflowId: string): Promise<void> {
   for (const id of ids) await replayAndSave(id);
 }
 
-async function waitForProgress(injectionId: string, ready: (p: SwarmProgress) => boolean, timeoutMs = 60_000): Promise<SwarmProgress> {
-  const handle = injector.client.workflow.getHandle(injectionId);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const progress = await handle.query(progressQuery, { limit: 500 });
-    if (ready(progress)) return progress;
-    if (Date.now() > deadline) throw new Error(`progress never matched; last: ${JSON.stringify(progress.counts)} ${progress.status}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const progressUntil = (injectionId: string, ready: (p: SwarmProgress) => boolean, what: string) => waitForProgress(injector.client, injectionId, ready, what, 60_000);
 
 function failWhen(agentId: string): string {
   return `WHEN agent.agent_id == "${agentId}" {\n  SIMULATE_FAILURE { MESSAGE: "forced by the test" }\n}`;
@@ -99,13 +79,13 @@ describe('swarmInjection on real agents', () => {
 
   it('with MAX_FAILURES 20%, rolls back only the agent that failed; the rest keep the new program', async () => {
     const ten = agents.agents.slice(0, 10);
-    const previous = await baseline(ten, 'budget20');
+    const previous = await baseline(injector, ten, 'budget20');
     const failing = ten[3];
     const injectionId = `budget20-${Date.now()}`;
     const result = await injector.runSwarm({
       injectionId,
       source: `OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 20%\n  CANARY: 0\n}\n${failWhen(failing.agentId)}`,
-      targets: { agentIds: ids(ten) },
+      targets: { agentIds: agentIds(ten) },
     });
     expect(result.status).toBe('partially-succeeded');
     expect(result.counts).toMatchObject({ injected: 9, rolledBack: 1, failed: 1 });
@@ -122,12 +102,12 @@ describe('swarmInjection on real agents', () => {
 
   it('with MAX_FAILURES 0, rolls back every changed agent, which then runs the previous program', async () => {
     const ten = agents.agents.slice(10, 20);
-    const previous = await baseline(ten, 'budget0');
+    const previous = await baseline(injector, ten, 'budget0');
     const injectionId = `budget0-${Date.now()}`;
     const result = await injector.runSwarm({
       injectionId,
       source: `OPTIMIZE_THROUGHPUT {\n  MAX_FAILURES: 0\n  CANARY: 0\n}\n${failWhen(ten[3].agentId)}`,
-      targets: { agentIds: ids(ten) },
+      targets: { agentIds: agentIds(ten) },
     });
     expect(result.status).toBe('failure-budget-exceeded');
     expect(result.counts.injected).toBe(0);
@@ -142,12 +122,12 @@ describe('swarmInjection on real agents', () => {
 
   it('when the DEADLINE passes, stops, rolls back, and reports the deadline exceeded', async () => {
     const four = agents.agents.slice(0, 4);
-    const previous = await baseline(four, 'deadline');
+    const previous = await baseline(injector, four, 'deadline');
     const injectionId = `deadline-${Date.now()}`;
     const result = await injector.runSwarm({
       injectionId,
       source: 'SIMULATE_WORK BY 30s {\n  DEADLINE: 10s\n  MAX_PARALLEL: 2\n  TRACE_TIMEOUT: 2m\n  CANARY: 0\n}',
-      targets: { agentIds: ids(four) },
+      targets: { agentIds: agentIds(four) },
     });
     expect(result.status).toBe('deadline-exceeded');
     expect(result.deadlineExceeded).toBe(true);
@@ -158,12 +138,12 @@ describe('swarmInjection on real agents', () => {
 
   it('pauses, resumes, changes MAX_PARALLEL and aborts by message mid-rollout; the abort rolls back', async () => {
     const six = agents.agents.slice(4, 10);
-    const previous = await baseline(six, 'control');
+    const previous = await baseline(injector, six, 'control');
     const injectionId = `control-${Date.now()}`;
-    const handle = await injector.startSwarm({ injectionId, source: 'SIMULATE_WORK BY 1s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}', targets: { agentIds: ids(six) } });
-    await waitForProgress(injectionId, (p) => p.counts.injected >= 1);
+    const handle = await injector.startSwarm({ injectionId, source: 'SIMULATE_WORK BY 1s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}', targets: { agentIds: agentIds(six) } });
+    await progressUntil(injectionId, (p) => p.counts.injected >= 1, 'one agent injected');
     await handle.signal(pauseSignal);
-    const paused = await waitForProgress(injectionId, (p) => p.status === 'paused' && p.counts.running === 0);
+    const paused = await progressUntil(injectionId, (p) => p.status === 'paused' && p.counts.running === 0, 'paused with nothing running');
     await new Promise((r) => setTimeout(r, 1_500));
     const stillPaused = await handle.query(progressQuery);
     expect(stillPaused.counts.injected).toBe(paused.counts.injected);
@@ -174,7 +154,7 @@ describe('swarmInjection on real agents', () => {
     expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/maxParallel must be a whole number from 1 to 1000, got 0/);
     expect(await handle.executeUpdate(setMaxParallelUpdate, { args: [2] })).toBe(1);
     await handle.signal(resumeSignal);
-    await waitForProgress(injectionId, (p) => p.counts.injected >= paused.counts.injected + 1 && p.maxParallel === 2);
+    await progressUntil(injectionId, (p) => p.counts.injected >= paused.counts.injected + 1 && p.maxParallel === 2, 'one more agent injected at MAX_PARALLEL 2');
     await handle.signal(abortSignal, 'operator said stop');
     const result = await handle.result();
     expect(result.status).toBe('aborted');
@@ -185,10 +165,10 @@ describe('swarmInjection on real agents', () => {
 
   it('`temporal workflow cancel` stops the rollout and rolls back what it changed', async () => {
     const four = agents.agents.slice(10, 14);
-    const previous = await baseline(four, 'cancel');
+    const previous = await baseline(injector, four, 'cancel');
     const injectionId = `cancel-${Date.now()}`;
-    const handle = await injector.startSwarm({ injectionId, source: 'SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 2\n  CANARY: 0\n}', targets: { agentIds: ids(four) } });
-    await waitForProgress(injectionId, (p) => p.counts.injected >= 1);
+    const handle = await injector.startSwarm({ injectionId, source: 'SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 2\n  CANARY: 0\n}', targets: { agentIds: agentIds(four) } });
+    await progressUntil(injectionId, (p) => p.counts.injected >= 1, 'one agent injected');
     await promisify(execFile)(process.env.OPENCLAW_TEST_TEMPORAL_CLI!, ['workflow', 'cancel', '--workflow-id', injectionId, '--address', testTemporalAddress()]);
     await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
     const description = await handle.describe();

@@ -40,8 +40,9 @@ import {
   CONTINUE_AS_NEW_AFTER_BYTES,
   RESOLVE_ACTIVITY_TIMEOUT,
 } from '../../src/shared/timeouts';
-import { abortAgentSignal, agentInjectionWorkflow, agentRollbackWorkflow } from '../agent-injection';
-import { abortSignal, ERROR_TEXT_LIMIT_CHARS, MAX_PARALLEL_LIMIT, pauseSignal, progressQuery, PROGRESS_PAGE_LIMIT, resumeSignal, setMaxParallelUpdate } from '../swarm-messages';
+import { agentInjectionWorkflow, agentRollbackWorkflow } from '../agent-injection';
+import { abortAgentSignal, abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate } from '../../src/contracts/messages';
+import { ERROR_TEXT_LIMIT_CHARS, MAX_PARALLEL_LIMIT, PROGRESS_PAGE_LIMIT } from '../../src/contracts/swarm-progress';
 
 /** The bound these builds ran with: a replay must continue as new exactly where they did. */
 const LEGACY_CONTINUE_AS_NEW_AFTER_EVENTS = 6_000;
