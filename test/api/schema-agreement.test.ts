@@ -16,6 +16,7 @@ import { handle, validateRequest } from '../../src/gateway/schema/validate';
 import { fullGrant } from '../../src/shared/api-tokens';
 import { createLogger } from '../../src/shared/logger';
 import { z } from 'zod';
+import { routesOf } from '../support/express-routes';
 
 type Json = Record<string, unknown>;
 interface Operation {
@@ -42,26 +43,6 @@ function appUnderTest(): Express {
     metrics: createGatewayMetrics(),
     rateLimits: { mutating: UNLIMITED, compile: UNLIMITED, read: UNLIMITED },
   });
-}
-
-interface Layer {
-  route?: { path: string; methods: Record<string, boolean> };
-  handle?: { stack?: Layer[] };
-}
-
-/** `METHOD /path/{param}` for every route registered on the app, however deep in nested routers. */
-function routesOf(app: Express): string[] {
-  const found: string[] = [];
-  const walk = (stack: Layer[]) => {
-    for (const layer of stack) {
-      if (layer.route) {
-        const path = layer.route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-        for (const [method, on] of Object.entries(layer.route.methods)) if (on && method !== '_all') found.push(`${method.toUpperCase()} ${path}`);
-      } else if (layer.handle?.stack) walk(layer.handle.stack);
-    }
-  };
-  walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
-  return [...new Set(found)].sort();
 }
 
 const operationOf = (doc: Json, spec: Pick<RouteSpec, 'method' | 'path'>) => (doc.paths as Record<string, Record<string, Operation>>)[spec.path][spec.method];
