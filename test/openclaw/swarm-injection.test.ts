@@ -1,12 +1,15 @@
 // Swarm injections into real OpenClaw gateway containers (three: about 0.9 GB each) through the product's own workers
 // and REST gateway on the run's dev server: what each gateway runs afterwards is read from the gateway itself
 // (skills.status inside its container), never from the workflow's word for it.
+import Docker from 'dockerode';
+import { dockerodeFor } from '../../src/docker/dockerode-adapter';
+import { OpenClawDriver } from '../../src/docker/drivers/openclaw-driver';
 import type { InjectionView } from '../../src/gateway/injection-service';
 import { DEFAULT_SKILL_NAME, SIMULATED_FAILURE_BIN } from '../../src/openclaw/skill-bundle';
 import { RunningGateway, RunningWorkers, startGateway, startWorkers } from '../../src/runtime';
 import { createLogger } from '../../src/shared/logger';
 import { formatSigningKey } from '../../src/signing/keys';
-import { startAgents, TestAgents } from '../support/agents';
+import { startAgents, testDockerConnection, TestAgents } from '../support/agents';
 import { testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
 import { eventually, startTestGateways, TestGateways, workspaceSkill } from './gateways';
 
@@ -66,6 +69,7 @@ type HistoryEntry = {
   injectionId: string;
   outcome: string;
   error: { code: string; message: string } | null;
+  rollbackError: { code: string; message: string } | null;
   trace: { final: Record<string, unknown> | null; lines: Array<Record<string, unknown>> } | null;
   rollbackTrace: { final: Record<string, unknown> | null; lines: Array<Record<string, unknown>> } | null;
 };
@@ -141,5 +145,37 @@ describe('swarm injections into real OpenClaw gateways', () => {
     const skill = await skillOf(gw.containerId);
     expect(skill).toMatchObject({ eligible: true });
     expect(skill?.description).toContain(`"${mixed.injectionId}"`);
+  }, TEST_TIMEOUT_MS);
+
+  // Last: it leaves one gateway stopped.
+  it('a gateway stopped mid-injection is accounted for as a reference agent is: rollback-failed, the others injected', async () => {
+    const [stopped, ...healthy] = [gateways.gateways[2], gateways.gateways[0], gateways.gateways[1]];
+    const driver = new OpenClawDriver(gateways.adapter);
+    const docker: Docker = dockerodeFor(testDockerConnection());
+    const started = await http('POST', '/inject-swarm', {
+      group: gateways.group,
+      instruction: 'REDUCE_COSTS BY 5% {\n  CANARY: 0\n  MAX_PARALLEL: 3\n  MAX_FAILURES: 1\n  TRACE_TIMEOUT: 5m\n}',
+    });
+    expect(started.status).toBe(202);
+    const injectionId = started.body.injectionId as string;
+    // Strike once the new revision is switched in: the gateway is being asked about it, not yet confirmed.
+    const switched = await eventually(() => driver.current(stopped.containerId), (c) => c?.reloadId === injectionId, 300_000);
+    expect(switched?.reloadId).toBe(injectionId);
+    await docker.getContainer(stopped.containerId).stop({ t: 0 });
+    const view = await eventually(
+      async () => (await http('GET', `/injections/${injectionId}?limit=50`)).body as unknown as InjectionView,
+      (v) => v.done,
+      INJECTION_TIMEOUT_MS,
+    );
+    expect(view.status).toBe('partially-succeeded');
+    expect(view.counts).toMatchObject({ total: 3, injected: 2, failed: 1 });
+    const [entry] = (await historyOf(stopped.agentId, [injectionId])).filter((e) => e.injectionId === injectionId);
+    // As for a reference agent killed mid-injection: cut off while it ran the new program, the rollback could not
+    // run on a stopped container, and the record says so, never that it succeeded.
+    expect(entry.outcome).toBe('rollback-failed');
+    expect(entry.error).not.toBeNull();
+    expect(entry.rollbackError?.code).toBe('CONTAINER_NOT_RUNNING');
+    console.log(`stopped gateway: ${entry.outcome} (${entry.error?.code}: ${entry.error?.message}; rollback ${entry.rollbackError?.code})`);
+    for (const g of healthy) expect((await skillOf(g.containerId))?.description).toContain(`"${injectionId}"`);
   }, TEST_TIMEOUT_MS);
 });
