@@ -307,6 +307,9 @@ export class OpenClawDriver implements StepwiseRuntimeDriver {
     try {
       parsed = JSON.parse(line);
     } catch (err) {
+      // Killed with its container (stopped mid-call): the gateway is not running, as for any later call, not a bad answer.
+      const state = await this.adapter.containerState(containerId).catch(() => null);
+      if (state && !state.running) throw new DockerAdapterError('CONTAINER_NOT_RUNNING', `the ${op} script was cut off: container ${containerId} is ${state.status}`, { cause: err });
       throw new DockerAdapterError('EXEC_FAILED', `the ${op} script answered no JSON (exit ${result.exitCode}): ${result.stderr.slice(0, 300)}`, { cause: err });
     }
     if (!isRecord(parsed)) throw new DockerAdapterError('EXEC_FAILED', `the ${op} script answered ${line.slice(0, 100)}`);
