@@ -22,6 +22,8 @@ export const STATUS_EXEC_MARGIN_MS = 5_000;
 export const VERIFY_POLL_INTERVAL_MS = 500;
 export const MAX_VERIFY_POLLS = 60;
 const MAX_SCRIPT_OUTPUT_BYTES = 64 * 1024;
+/** How long after a script killed by a signal the container's state is asked again. */
+const KILLED_RECHECK_MS = 1_000;
 
 export type OpenClawDriverErrorCode =
   | 'SKILL_INELIGIBLE'
@@ -308,7 +310,12 @@ export class OpenClawDriver implements StepwiseRuntimeDriver {
       parsed = JSON.parse(line);
     } catch (err) {
       // Killed with its container (stopped mid-call): the gateway is not running, as for any later call, not a bad answer.
-      const state = await this.adapter.containerState(containerId).catch(() => null);
+      let state = await this.adapter.containerState(containerId).catch(() => null);
+      // Killed by a signal (128+n): the engine may mark the container exited a moment after its processes die.
+      if (state?.running && result.exitCode > 128) {
+        await delay(KILLED_RECHECK_MS);
+        state = await this.adapter.containerState(containerId).catch(() => null);
+      }
       if (state && !state.running) throw new DockerAdapterError('CONTAINER_NOT_RUNNING', `the ${op} script was cut off: container ${containerId} is ${state.status}`, { cause: err });
       throw new DockerAdapterError('EXEC_FAILED', `the ${op} script answered no JSON (exit ${result.exitCode}): ${result.stderr.slice(0, 300)}`, { cause: err });
     }
