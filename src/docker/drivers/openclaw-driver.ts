@@ -22,7 +22,7 @@ export const STATUS_EXEC_MARGIN_MS = 5_000;
 export const VERIFY_POLL_INTERVAL_MS = 500;
 export const MAX_VERIFY_POLLS = 60;
 const MAX_SCRIPT_OUTPUT_BYTES = 64 * 1024;
-/** How long after a script killed by a signal the container's state is asked again. */
+/** How long after a script that failed with no answer the container's state is asked again. */
 const KILLED_RECHECK_MS = 1_000;
 
 export type OpenClawDriverErrorCode =
@@ -311,8 +311,9 @@ export class OpenClawDriver implements StepwiseRuntimeDriver {
     } catch (err) {
       // Killed with its container (stopped mid-call): the gateway is not running, as for any later call, not a bad answer.
       let state = await this.adapter.containerState(containerId).catch(() => null);
-      // Killed by a signal (128+n): the engine may mark the container exited a moment after its processes die.
-      if (state?.running && result.exitCode > 128) {
+      // Killed by a signal (137) or not started in a container going down (126): the engine may mark the container
+      // exited a moment later.
+      if (state?.running && result.exitCode !== 0) {
         await delay(KILLED_RECHECK_MS);
         state = await this.adapter.containerState(containerId).catch(() => null);
       }
