@@ -7,6 +7,9 @@ import { PROGRAMS_DIR } from '../src/agent/protocol';
 import { BytecodeError, decodeUnverified } from '../src/bytecode/format';
 import type { AgentChannel, TraceResult } from '../src/docker/agent-channel';
 import { AgentIdentity, canonicalAgentContainerName, DEFAULT_AGENT_IDENTITY, sortClaims } from '../src/docker/agent-identity';
+import { OpenClawDriverError } from '../src/docker/drivers/openclaw-driver';
+import type { AgentRuntimeKind, StepwiseRuntimeDriver } from '../src/docker/drivers/runtime-driver';
+import { LABEL_RUNTIME, RuntimeDrivers, runtimeKindOf } from '../src/docker/drivers/runtime-drivers';
 import { DockerAdapterError } from '../src/docker/errors';
 import type { AgentRef, DockerAdapter } from '../src/docker/types';
 import type { LogFields, Logger } from '../src/shared/logger';
@@ -15,6 +18,7 @@ import { ProgramSealing, sealForInstall, sealForRollback } from '../src/signing/
 import {
   MAX_TRACE_BYTES_IN_RESULT,
   MAX_TRACE_LINES_IN_RESULT,
+  forwardReloadId,
   ProgramRef,
   rollbackReloadId,
   TraceLineRecord,
@@ -27,6 +31,10 @@ export const MAX_SNAPSHOT_BYTES = 1024 * 1024;
 const MAX_SNAPSHOT_META_BYTES = 2048;
 /** Container ids an AGENT_AMBIGUOUS message names at most. */
 const MAX_AMBIGUOUS_IDS_NAMED = 4;
+/** Containers whose runtime a worker remembers (a container's labels never change); the oldest is forgotten first. */
+export const MAX_REMEMBERED_RUNTIMES = 20_000;
+/** OpenClaw driver failures a retry can mend: the gateway may answer on the next attempt, a restore may complete. */
+const RETRYABLE_DRIVER_ERRORS = new Set(['GATEWAY_UNREACHABLE', 'RESTORE_FAILED']);
 
 /**
  * Where the program an injection replaces is kept, inside the agent (never in workflow history): one slot per agent.
@@ -78,6 +86,11 @@ export interface DockerActivityDeps {
   sealing: ProgramSealing;
   /** Which labelled container is an agent (src/docker/agent-identity.ts); default `name`. */
   identity?: AgentIdentity;
+  /**
+   * Drivers for agents that are not the reference agent, picked by the container's dreamnet.runtime label. Without
+   * them, a container labelled with another runtime is refused (RUNTIME_UNSUPPORTED) and never touched.
+   */
+  runtimes?: RuntimeDrivers;
 }
 
 /** What a rollback did: restored (with its trace), or found the agent superseded (then nothing was touched). */
@@ -102,6 +115,7 @@ function asActivityFailure(err: unknown): unknown {
   }
   // A program that cannot be sealed (a dry run, an unverifiable body to restore, malformed bytes) never will be.
   if (err instanceof SigningError || err instanceof BytecodeError) return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: true, cause: err });
+  if (err instanceof OpenClawDriverError) return ApplicationFailure.create({ message: err.message, type: err.code, nonRetryable: !RETRYABLE_DRIVER_ERRORS.has(err.code) });
   return err;
 }
 
@@ -153,6 +167,17 @@ export function summarizeTrace(result: TraceResult): TraceSummary {
   }
   const final = result.final ? (result.final as unknown as TraceLineRecord) : null;
   return { lines: final ? [...lines, final] : lines, final, truncated };
+}
+
+/** Heartbeats every TRACE_HEARTBEAT_INTERVAL_MS while a driver call runs (it has no poll callback of its own). */
+async function heartbeating<T>(fn: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat({ waiting: true }), TRACE_HEARTBEAT_INTERVAL_MS);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Heartbeats while a trace is read, and turns the activity's cancellation into an abort of the read. */
@@ -241,7 +266,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
    * two running containers claiming one id are AGENT_AMBIGUOUS: neither is touched (the injector cannot tell the agent
    * from an impostor). A rollback goes to the container id its snapshot recorded, never to a fresh lookup.
    */
-  async function containerOf(agentId: string): Promise<string> {
+  async function containerOf(agentId: string): Promise<{ containerId: string; runtime: AgentRuntimeKind }> {
     const { agents: matches, ignored } = sortClaims(await docker.listAgents({ agentIds: [agentId] }), identity);
     warnIgnored(ignored);
     const running = matches.filter((m) => m.running);
@@ -263,7 +288,45 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     }
     if (!agent) throw ApplicationFailure.nonRetryable(`no container carries the label dreamnet.agent=${agentId} on host ${deps.hostName}`, 'AGENT_NOT_FOUND');
     if (!agent.running) throw ApplicationFailure.create({ message: `agent ${agentId}'s container is not running`, type: 'CONTAINER_NOT_RUNNING', nonRetryable: false });
-    return agent.containerId;
+    return { containerId: agent.containerId, runtime: remember(agent.containerId, agent.runtime) };
+  }
+
+  /** containerId -> runtime, as its label said (labels are fixed at creation); insertion order is age. */
+  const runtimes = new Map<string, AgentRuntimeKind>();
+
+  /** The runtime a label names, remembered for the container; a runtime this worker cannot drive is refused. */
+  function remember(containerId: string, label: string | undefined): AgentRuntimeKind {
+    const kind = runtimeKindOf(label);
+    if (kind === null || (kind !== 'reference' && !deps.runtimes)) {
+      throw ApplicationFailure.nonRetryable(
+        `container ${containerId.slice(0, 12)} is labelled ${LABEL_RUNTIME}=${String(label).slice(0, 64)}, a runtime this worker has no driver for; it was not touched`,
+        'RUNTIME_UNSUPPORTED',
+      );
+    }
+    if (!runtimes.has(containerId)) {
+      if (runtimes.size >= MAX_REMEMBERED_RUNTIMES) runtimes.delete(runtimes.keys().next().value as string);
+      runtimes.set(containerId, kind);
+    }
+    return kind;
+  }
+
+  /**
+   * The runtime of a container a step knows only by id: remembered from the lookup that found it, or read from its
+   * label (a worker that did not run that lookup, e.g. after a restart). Without drivers, every agent is a reference one
+   * (containerOf refused any other before it got an id).
+   */
+  async function runtimeAt(containerId: string): Promise<AgentRuntimeKind> {
+    const known = runtimes.get(containerId);
+    if (known) return known;
+    if (!deps.runtimes) return 'reference';
+    const label = await classified(() => deps.runtimes!.runtimeLabelOf(containerId));
+    return remember(containerId, label);
+  }
+
+  /** The driver for a runtime other than the reference agent's. */
+  function driverFor(runtime: Exclude<AgentRuntimeKind, 'reference'>): StepwiseRuntimeDriver {
+    if (!deps.runtimes) throw ApplicationFailure.nonRetryable(`this worker has no driver for runtime ${runtime}`, 'RUNTIME_UNSUPPORTED');
+    return deps.runtimes[runtime];
   }
 
   return withStepLogs(logged, {
@@ -282,7 +345,15 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     /** Copies the agent's current program aside, inside the agent, and notes where its trace log ends. */
     async snapshotAgent(input: { agentId: string; injectionId: string }): Promise<SnapshotResult> {
       return classified(async () => {
-        const containerId = await containerOf(input.agentId);
+        const { containerId, runtime } = await containerOf(input.agentId);
+        if (runtime !== 'reference') {
+          // The driver keeps what a switch replaces inside the agent itself (a record per reload, see docs/openclaw.md):
+          // here the running revision is only read, for the result. A retry after the switch already happened cannot
+          // tell what it replaced, and says nothing.
+          const current = await driverFor(runtime).current(containerId);
+          const applied = current?.reloadId === forwardReloadId(input.injectionId);
+          return { containerId, hadPrevious: !applied && current !== null, previousProgramId: applied ? null : (current?.programId ?? null), logOffset: 0 };
+        }
         const snapshot = await channel.snapshot(containerId);
         const metaRead = await docker.readFile(containerId, SNAPSHOT_META_PATH, MAX_SNAPSHOT_META_BYTES);
         const kept = metaRead.found ? parseSnapshotMeta(metaRead.content) : null;
@@ -312,18 +383,32 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       const bytes = input.program ? await deps.programs.get(input.program) : Buffer.from(input.bytecodeBase64 ?? '', 'base64');
       const actual = createHash('sha256').update(bytes).digest('hex');
       if (actual !== input.sha256) throw ApplicationFailure.nonRetryable(`program bytes hash to ${actual}, expected ${input.sha256}`, 'PROGRAM_CORRUPTED');
+      const runtime = await runtimeAt(input.containerId);
       await classified(async () => {
         const sealed = await sealForInstall(deps.sealing, { compiled: bytes, agentId: input.agentId, reloadId: input.reloadId });
+        if (runtime !== 'reference') {
+          // Only what this worker sealed is written: the bundle carries the sealed bytecode and its digest.
+          const sha256 = createHash('sha256').update(sealed.bytes).digest('hex');
+          await driverFor(runtime).stage(input.containerId, input.reloadId, { programId: sealed.programId ?? '', sha256, bytes: sealed.bytes });
+          return;
+        }
         await channel.stage(input.containerId, input.reloadId, sealed.bytes);
       });
     },
 
     async reloadAgent(input: { containerId: string; reloadId: string }): Promise<void> {
+      const runtime = await runtimeAt(input.containerId);
+      if (runtime !== 'reference') {
+        await classified(() => driverFor(runtime).switchTo(input.containerId, input.reloadId));
+        return;
+      }
       await classified(() => channel.reload(input.containerId, input.reloadId, true));
     },
 
     /** Reads the agent's trace for this reload until its final line, heartbeating; no final line in time is TRACE_TIMEOUT. */
     async captureTrace(input: { containerId: string; reloadId: string; fromOffset: number; timeoutMs: number }): Promise<TraceSummary> {
+      const runtime = await runtimeAt(input.containerId);
+      if (runtime !== 'reference') return driverTrace(runtime, input.containerId, input.reloadId, input.timeoutMs);
       const result = await classified(() =>
         channel.readTrace(input.containerId, input.reloadId, input.fromOffset, heartbeatingTraceOptions(input.timeoutMs)),
       );
@@ -340,6 +425,12 @@ export function createDockerActivities(deps: DockerActivityDeps) {
      */
     async captureTraceBriefly(input: { containerId: string; reloadId: string; fromOffset: number; windowMs: number; timeoutMs: number }): Promise<TraceSummary | null> {
       const windowMs = Math.min(input.windowMs, input.timeoutMs);
+      const runtime = await runtimeAt(input.containerId);
+      if (runtime !== 'reference') {
+        // One gateway answer takes seconds: more than the local window. The heartbeating captureTrace asks instead.
+        if (windowMs < input.timeoutMs) return null;
+        return driverTrace(runtime, input.containerId, input.reloadId, windowMs);
+      }
       const signal = Context.current().cancellationSignal;
       const result = await classified(() => channel.readTrace(input.containerId, input.reloadId, input.fromOffset, { timeoutMs: windowMs, signal }));
       if (result.final) return summarizeTrace(result);
@@ -358,7 +449,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       if (final.programId !== input.programId) {
         throw ApplicationFailure.nonRetryable(`the agent ran program ${String(final.programId)}, expected ${input.programId}`, 'VERIFY_FAILED');
       }
-      const current = await classified(() => channel.current(input.containerId));
+      const runtime = await runtimeAt(input.containerId);
+      const current = await classified(() => (runtime === 'reference' ? channel.current(input.containerId) : driverFor(runtime).current(input.containerId)));
       if (current?.reloadId !== input.reloadId || current.programId !== input.programId) {
         throw ApplicationFailure.nonRetryable(
           `the agent's CURRENT names program ${String(current?.programId)} (reload ${String(current?.reloadId)}), expected ${input.programId} (${input.reloadId})`,
@@ -373,8 +465,9 @@ export function createDockerActivities(deps: DockerActivityDeps) {
      */
     async rollbackAgent(input: { agentId: string; injectionId: string; containerId: string | null; timeoutMs: number }): Promise<RollbackOutcome> {
       return classifiedForRollback(async () => {
-        const containerId = input.containerId ?? (await containerOf(input.agentId));
-        return rollBack(containerId, input);
+        const containerId = input.containerId ?? (await containerOf(input.agentId)).containerId;
+        const runtime = await runtimeAt(containerId);
+        return runtime === 'reference' ? rollBack(containerId, input) : driverRollBack(driverFor(runtime), containerId, input);
       });
     },
 
@@ -387,12 +480,45 @@ export function createDockerActivities(deps: DockerActivityDeps) {
      */
     async undoUnrecordedSteps(input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<RollbackOutcome | null> {
       return classifiedForRollback(async () => {
-        const containerId = await containerOf(input.agentId);
+        const { containerId, runtime } = await containerOf(input.agentId);
+        if (runtime !== 'reference') {
+          const driver = driverFor(runtime);
+          if (!(await driver.touchedBy(containerId, forwardReloadId(input.injectionId)))) return null;
+          return driverRollBack(driver, containerId, input);
+        }
         if (!(await channel.touchedBy(containerId, input.injectionId))) return null;
         return rollBack(containerId, input);
       });
     },
   });
+
+  /**
+   * What the gateway said while the driver waited for it to confirm the reload, as the agent's trace (bounded by the
+   * driver). The final line says completed or why not; verifyInjection judges it as it judges a reference agent's.
+   */
+  async function driverTrace(runtime: Exclude<AgentRuntimeKind, 'reference'>, containerId: string, reloadId: string, timeoutMs: number): Promise<TraceSummary> {
+    const signal = Context.current().cancellationSignal;
+    try {
+      return await heartbeating(() => classified(() => driverFor(runtime).verify(containerId, reloadId, { timeoutMs, signal })));
+    } catch (err) {
+      if (signal.aborted) throw ApplicationFailure.create({ message: 'trace capture cancelled', type: 'CANCELLED' });
+      throw err;
+    }
+  }
+
+  /**
+   * rollBack for a driven runtime: the driver's compare-and-swap restore of what the forward reload replaced (its own
+   * record inside the agent), confirmed by the agent; superseded (another reload is in effect) touches nothing.
+   */
+  async function driverRollBack(driver: StepwiseRuntimeDriver, containerId: string, input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<RollbackOutcome> {
+    const signal = Context.current().cancellationSignal;
+    const restored = await heartbeating(() => driver.restore(containerId, forwardReloadId(input.injectionId), { timeoutMs: input.timeoutMs, signal }));
+    if (restored.outcome === 'superseded') return { trace: null, previousProgramId: null, supersededBy: restored.current?.reloadId ?? 'nothing' };
+    const previousProgramId = restored.current?.programId ?? null;
+    if (restored.outcome === 'nothing-to-undo') return { trace: null, previousProgramId, supersededBy: null };
+    deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, host: deps.hostName, programId: previousProgramId, runtime: driver.runtime });
+    return { trace: restored.trace, previousProgramId, supersededBy: null };
+  }
 
   /**
    * rollbackAgent's work on a known container, as a compare-and-swap: the agent is restored only while it still runs

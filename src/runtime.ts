@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from './config';
 import { createAgentChannel, createDockerAdapter } from './docker';
+import { createRuntimeDrivers } from './docker/drivers/runtime-drivers';
 import { createApp } from './gateway/app';
 import { createHealthProbes } from './gateway/health';
 import { createInjectionService } from './gateway/injection-service';
@@ -89,6 +90,7 @@ export async function startWorkers(options: {
       channel: createAgentChannel(docker),
       sealing: programSealing(signingKeys, config),
       identity: config.agentIdentity,
+      runtimes: createRuntimeDrivers(docker),
     },
     tuning: options.tuning ?? {
       maxConcurrentWorkflowTaskExecutions: config.workerSlots.workflowTasks,

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import Docker from 'dockerode';
 import { AGENT_NAME_PATTERN, LABEL_AGENT_ID, LABEL_GROUP, LABEL_ROLE, LABEL_ROLE_AGENT } from '../agent/protocol';
 import { DockerAdapterError, isDockerAdapterError } from './errors';
+import { LABEL_RUNTIME } from './drivers/runtime-driver';
 import { extractSingleFile, packSingleFile } from './tar-archive';
 import type { AgentRef, AgentSelector, ContainerState, DockerAdapter, ExecOptions, ExecResult, FileRead, FileStat } from './types';
 
@@ -94,6 +95,7 @@ function toAgentRef(summary: ContainerSummary): AgentRef | null {
     containerName: (summary.Names?.[0] ?? summary.Id).replace(/^\//, ''),
     group: group && AGENT_NAME_PATTERN.test(group) ? group : null,
     running: summary.State === 'running',
+    ...(labels[LABEL_RUNTIME] !== undefined ? { runtime: labels[LABEL_RUNTIME] } : {}),
   };
 }
 
@@ -164,6 +166,7 @@ export class DockerodeAdapter implements DockerAdapter {
         running: info.State.Running === true && info.State.Paused !== true,
         status: info.State.Status,
         health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none',
+        ...(info.Config?.Labels?.[LABEL_RUNTIME] !== undefined ? { runtime: info.Config.Labels[LABEL_RUNTIME] } : {}),
       };
     } catch (err) {
       throw classifyDockerError(err, 'inspect', containerId);

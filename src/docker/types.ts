@@ -6,6 +6,8 @@ export interface AgentRef {
   containerName: string;
   group: string | null;
   running: boolean;
+  /** The container's dreamnet.runtime label as written (absent: the reference agent); drivers/runtime-drivers.ts reads it. */
+  runtime?: string;
 }
 
 export interface ExecResult {
@@ -23,6 +25,8 @@ export interface ContainerState {
   /** Docker's word for it: created, running, paused, restarting, removing, exited, dead. */
   status: string;
   health: 'healthy' | 'unhealthy' | 'starting' | 'none';
+  /** The container's dreamnet.runtime label as written (absent: the reference agent). */
+  runtime?: string;
 }
 
 export interface AgentSelector {

@@ -123,7 +123,7 @@ function liveDescription() {
 }
 function inspect() {
   const now = folder(live);
-  out({ live: now.kind, manifest: now.manifest || null, records: exists(state) ? records() : { stage: false, prev: false, none: false, restored: false }, incoming: exists(incoming) });
+  out({ live: now.kind, manifest: now.manifest || null, description: now.kind === 'ours' ? liveDescription() : null, records: exists(state) ? records() : { stage: false, prev: false, none: false, restored: false }, incoming: exists(incoming) });
 }
 function frontMatterDescription(text) {
   const m = /^---\n(?:[^\n]*\n)*?description: ("(?:[^"\\\n]|\\.)*")\n/.exec(text);

@@ -4,6 +4,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../../src/config';
 import { createAgentChannel, createDockerAdapter, DockerAdapter, AgentChannel } from '../../src/docker';
+import { createRuntimeDrivers } from '../../src/docker/drivers/runtime-drivers';
 import { createLogger } from '../../src/shared/logger';
 import type { SigningKeyPair } from '../../src/signing/keys';
 import type { AgentInjectionResult, OnBusy, Priority, SwarmInjectionInput, SwarmInjectionResult, TargetSelector } from '../../src/shared/injection-types';
@@ -69,7 +70,7 @@ export async function startTestInjector(options: {
       dockerHostName: config.dockerHostName,
       workflows: testWorkflowBundle(),
       injectorDeps: { logger },
-      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel: workerChannel, sealing: testSealing(options.signingKey, ...(options.alsoTrusted ?? [])) },
+      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel: workerChannel, sealing: testSealing(options.signingKey, ...(options.alsoTrusted ?? [])), runtimes: createRuntimeDrivers(docker) },
     });
     running = workers.run();
   }

@@ -6,7 +6,7 @@ import { INCOMING_PREFIX, switchArgv, SwitchOp } from '../../openclaw/skill-swit
 import { MAX_TRACE_BYTES_IN_RESULT, MAX_TRACE_LINES_IN_RESULT, TraceLineRecord, TraceSummary } from '../../shared/injection-types';
 import { DockerAdapterError, isDockerAdapterError } from '../errors';
 import type { DockerAdapter } from '../types';
-import type { AgentRuntimeDriver, DriverCallOptions, DriverProgram, InstallResult, RestoreResult, RunningProgramRef } from './runtime-driver';
+import type { DriverCallOptions, DriverProgram, InstallResult, RestoreResult, RunningProgramRef, StepwiseRuntimeDriver } from './runtime-driver';
 
 /** Where the offline image (scripts/build-openclaw-image.sh) and src/openclaw/Dockerfile put things. */
 export const OPENCLAW_DEFAULTS = {
@@ -22,6 +22,8 @@ export const STATUS_EXEC_MARGIN_MS = 5_000;
 export const VERIFY_POLL_INTERVAL_MS = 500;
 export const MAX_VERIFY_POLLS = 60;
 const MAX_SCRIPT_OUTPUT_BYTES = 64 * 1024;
+/** How long after a script that failed with no answer the container's state is asked again. */
+const KILLED_RECHECK_MS = 1_000;
 
 export type OpenClawDriverErrorCode =
   | 'SKILL_INELIGIBLE'
@@ -56,11 +58,14 @@ interface Manifest {
   reloadId: string;
   bytecodeSha256: string;
   skillSha256: string;
+  bundleSha256?: string;
 }
 
 interface InspectReport {
   live: 'none' | 'ours' | 'foreign';
   manifest: Manifest | null;
+  /** The live SKILL.md's front matter description (ours only). */
+  description?: string | null;
   records: { stage: boolean; prev: boolean; none: boolean; restored: boolean };
   incoming: boolean;
 }
@@ -136,7 +141,7 @@ class TraceBuilder {
   }
 }
 
-export class OpenClawDriver implements AgentRuntimeDriver {
+export class OpenClawDriver implements StepwiseRuntimeDriver {
   readonly runtime = 'openclaw' as const;
   private readonly skillsDir: string;
   private readonly nodePath: string;
@@ -183,7 +188,7 @@ export class OpenClawDriver implements AgentRuntimeDriver {
       }
       const replaced = refOf(isRecord(switched.replaced) ? (switched.replaced as unknown as Manifest) : null);
       trace.add('switch', 'completed', { outcome, skill: this.skillName, bundleSha256: bundle.manifest.bundleSha256, replaced: replaced?.reloadId ?? null });
-      const verified = await this.verify(containerId, reloadId, { description: bundle.description, skillSha256: bundle.manifest.skillSha256 }, options, trace);
+      const verified = await this.awaitRevision(containerId, reloadId, { description: bundle.description, skillSha256: bundle.manifest.skillSha256 }, options, trace);
       if (!verified.ok) return { ok: false, error: { code: verified.code, message: verified.message }, replaced, trace: trace.finish(verified) };
       return { ok: true, replaced, trace: trace.finish(null) };
     } catch (err) {
@@ -202,9 +207,62 @@ export class OpenClawDriver implements AgentRuntimeDriver {
     const trace = new TraceBuilder(reloadId, current?.programId ?? null);
     trace.add('restore', 'completed', { skill: this.skillName, restored: current?.reloadId ?? null });
     const expected: Expected = current ? { description: typeof reply.description === 'string' ? reply.description : null, skillSha256: (reply.current as unknown as Manifest).skillSha256 } : null;
-    const verified = await this.verify(containerId, reloadId, expected, options, trace);
+    const verified = await this.awaitRevision(containerId, reloadId, expected, options, trace);
     if (!verified.ok) throw new OpenClawDriverError('RESTORE_FAILED', `restored on disk, but the gateway does not confirm it: ${verified.code}: ${verified.message}`);
     return { outcome: 'restored', current, trace: trace.finish(null) };
+  }
+
+  /**
+   * install's first part, for the injectProgram step: renders the bundle and writes it as one file beside the slot
+   * (skills/.dreamnet-incoming-<reloadId>.json, hidden from discovery); what the gateway loads is not changed.
+   * Throws OpenClawDriverError BUNDLE_INVALID or SKILL_NOT_OURS (nothing written).
+   */
+  async stage(containerId: string, reloadId: string, program: DriverProgram): Promise<void> {
+    let bundle: SkillBundle;
+    try {
+      bundle = renderSkillBundle(program.bytes, { reloadId, skillName: this.skillName });
+    } catch (err) {
+      if (!(err instanceof SkillBundleError)) throw err;
+      throw new OpenClawDriverError('BUNDLE_INVALID', err.message, { cause: err });
+    }
+    if (bundle.manifest.bytecodeSha256 !== program.sha256) {
+      throw new OpenClawDriverError('BUNDLE_INVALID', `the program's sha256 ${program.sha256} is not the sha256 of its bytes (${bundle.manifest.bytecodeSha256})`);
+    }
+    const before = await this.inspect(containerId, reloadId);
+    if (before.live === 'foreign') throw new OpenClawDriverError('SKILL_NOT_OURS', `skills/${this.skillName} is not a skill this injector wrote; it is left alone`);
+    if (before.live === 'ours' && before.manifest?.reloadId === reloadId) return;
+    const incoming = Buffer.from(JSON.stringify({ files: bundle.files.map((f) => ({ name: f.name, base64: f.content.toString('base64') })) }));
+    await this.adapter.writeFile(containerId, `${this.skillsDir}/${INCOMING_PREFIX}${reloadId}.json`, incoming, 0o644);
+  }
+
+  /** install's second part, for the reloadAgent step: the renames that put the staged bundle in effect. */
+  async switchTo(containerId: string, reloadId: string): Promise<{ outcome: 'switched' | 'already'; replaced: RunningProgramRef | null }> {
+    const switched = await this.script(containerId, 'install', reloadId);
+    if (switched.outcome === 'foreign') throw new OpenClawDriverError('SKILL_NOT_OURS', `skills/${this.skillName} is not a skill this injector wrote; it is left alone`);
+    if (switched.outcome !== 'switched' && switched.outcome !== 'already') {
+      throw new OpenClawDriverError('SWITCH_FAILED', `the switch did not complete (${String(switched.outcome)}${switched.error ? `: ${String(switched.error)}` : ''})`);
+    }
+    return { outcome: switched.outcome, replaced: refOf(isRecord(switched.replaced) ? (switched.replaced as unknown as Manifest) : null) };
+  }
+
+  /**
+   * install's last part, for the trace step: asks the gateway (bounded by `timeoutMs`) until skills.status shows the
+   * revision that is live in the slot, and returns what it said as the trace; its final line says whether the gateway
+   * confirmed it (`completed`) or why not (`error`: SKILL_INELIGIBLE, SKILL_NOT_LOADED, …). A slot that does not hold
+   * `reloadId` is SKILL_NOT_LOADED at once. Docker errors (a stopped container) are thrown, as a trace read's are.
+   */
+  async verify(containerId: string, reloadId: string, options: DriverCallOptions): Promise<TraceSummary> {
+    const report = await this.inspect(containerId, reloadId);
+    const manifest = report.live === 'ours' ? report.manifest : null;
+    const trace = new TraceBuilder(reloadId, manifest?.programId ?? null);
+    if (!manifest || manifest.reloadId !== reloadId) {
+      const error = { code: 'SKILL_NOT_LOADED', message: `skills/${this.skillName} does not hold reload ${reloadId} (it holds ${manifest ? manifest.reloadId : report.live})` };
+      trace.add('switch', 'error', { error });
+      return trace.finish(error);
+    }
+    trace.add('switch', 'completed', { outcome: 'live', skill: this.skillName, bundleSha256: manifest.bundleSha256 ?? null });
+    const verified = await this.awaitRevision(containerId, reloadId, { description: report.description ?? null, skillSha256: manifest.skillSha256 }, options, trace);
+    return trace.finish(verified.ok ? null : verified);
   }
 
   async current(containerId: string): Promise<RunningProgramRef | null> {
@@ -251,6 +309,15 @@ export class OpenClawDriver implements AgentRuntimeDriver {
     try {
       parsed = JSON.parse(line);
     } catch (err) {
+      // Killed with its container (stopped mid-call): the gateway is not running, as for any later call, not a bad answer.
+      let state = await this.adapter.containerState(containerId).catch(() => null);
+      // Killed by a signal (137) or not started in a container going down (126): the engine may mark the container
+      // exited a moment later.
+      if (state?.running && result.exitCode !== 0) {
+        await delay(KILLED_RECHECK_MS);
+        state = await this.adapter.containerState(containerId).catch(() => null);
+      }
+      if (state && !state.running) throw new DockerAdapterError('CONTAINER_NOT_RUNNING', `the ${op} script was cut off: container ${containerId} is ${state.status}`, { cause: err });
       throw new DockerAdapterError('EXEC_FAILED', `the ${op} script answered no JSON (exit ${result.exitCode}): ${result.stderr.slice(0, 300)}`, { cause: err });
     }
     if (!isRecord(parsed)) throw new DockerAdapterError('EXEC_FAILED', `the ${op} script answered ${line.slice(0, 100)}`);
@@ -268,7 +335,7 @@ export class OpenClawDriver implements AgentRuntimeDriver {
    * the bundle's sha256, the parsed description naming the revision, and eligible. A skill the gateway lists with unmet
    * requirements fails at once (SKILL_INELIGIBLE): waiting cannot install a binary.
    */
-  private async verify(containerId: string, reloadId: string, expected: Expected, options: DriverCallOptions, trace: TraceBuilder): Promise<VerifyOutcome> {
+  private async awaitRevision(containerId: string, reloadId: string, expected: Expected, options: DriverCallOptions, trace: TraceBuilder): Promise<VerifyOutcome> {
     const deadline = Date.now() + options.timeoutMs;
     let last: VerifyOutcome = { ok: false, code: 'SKILL_NOT_LOADED', message: 'the gateway was not asked' };
     for (let poll = 0; poll < MAX_VERIFY_POLLS; poll++) {
@@ -324,7 +391,7 @@ function judge(status: StatusReport, expected: Expected, skillsDir: string, skil
   return { ok: false, code: 'SKILL_INELIGIBLE', message: `the gateway loaded ${skillName} but it is not eligible` };
 }
 
-export function createOpenClawDriver(adapter: DockerAdapter, options?: OpenClawDriverOptions): AgentRuntimeDriver {
+export function createOpenClawDriver(adapter: DockerAdapter, options?: OpenClawDriverOptions): StepwiseRuntimeDriver {
   return new OpenClawDriver(adapter, options);
 }
 

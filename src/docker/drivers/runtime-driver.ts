@@ -59,3 +59,15 @@ export interface AgentRuntimeDriver {
   /** Whether `reloadId` left any mark on the agent (staged, signalled or switched to). */
   touchedBy(containerId: string, reloadId: string): Promise<boolean>;
 }
+
+/**
+ * A driver whose install can be taken apart into the injector's own steps (inject, reload, trace), so each runs as the
+ * activity it already is: stage writes the program without changing what the agent runs, switchTo puts it in effect,
+ * verify asks the agent until it confirms (bounded by `timeoutMs`) and returns what it said as the trace. install is
+ * these three in a row.
+ */
+export interface StepwiseRuntimeDriver extends AgentRuntimeDriver {
+  stage(containerId: string, reloadId: string, program: DriverProgram): Promise<void>;
+  switchTo(containerId: string, reloadId: string): Promise<{ outcome: 'switched' | 'already'; replaced: RunningProgramRef | null }>;
+  verify(containerId: string, reloadId: string, options: DriverCallOptions): Promise<TraceSummary>;
+}
