@@ -388,7 +388,9 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
     state.run++;
     state.rollout = core?.state ?? null;
     await condition(allHandlersFinished);
-    return await continueAsNew<typeof swarmInjectionWorkflow>({ ...input, carried: state });
+    // Once compiled, the program lives in its holder: the next run's input need not carry the source again (at 10,000
+    // agents and a 240 KB source that copy put the input over the SDK's 512 KiB payload warning).
+    return await continueAsNew<typeof swarmInjectionWorkflow>({ ...input, source: state.stage === 'compile' ? input.source : '', carried: state });
   }
 
   /** The stages before the rollout, then the rollout; 'continue-as-new' when the run should hand over. */
