@@ -24,7 +24,6 @@ import {
   RELOAD_SIGNAL_FILE,
   ReloadSignal,
   ROLLBACK_SUFFIX,
-  OUTCOMES_DIR,
   parseCurrentValue,
   ProgramNamed,
   stagedProgramFile,
@@ -177,7 +176,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
     return bytes ? parseCurrent(bytes.toString('utf8')) ?? null : null;
   };
 
-  const outcomes = createOutcomeRecorder({ dir: path.join(options.programsDir, OUTCOMES_DIR), readCurrent, log });
+  const outcomes = createOutcomeRecorder({ dir: options.programsDir, readCurrent, log });
   const keptProgramFile = path.join(options.stateDir, KEPT_PROGRAM_FILE);
   const keptRecordFile = path.join(options.stateDir, KEPT_RECORD_FILE);
 
@@ -341,6 +340,7 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
     // What this reload replaces: kept on disk for a v2 restore, and in memory until the run ends (step 7).
     const previous = { bytes: readBounded(programFile), current: readCurrent() };
     keep(id, previous);
+    state.markSwitched(id);
     const replaced = previous.bytes ? named(previous.current) : null;
     if (program.container.kind === 'clear' || program.programId === null) {
       removeQuietly(stagedPath);
@@ -409,7 +409,8 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
     const kept = readKept();
     const ours = kept?.by === undo ? kept : null;
     if (current?.reloadId !== undo) {
-      if (ours && sameProgram(current, ours.previous)) {
+      // R never switched (refused, or never reached the agent), or it did and the agent put back what it replaced.
+      if (!state.hasSwitched(undo) || (ours && sameProgram(current, ours.previous))) {
         outcomes.begin(id, { replaced: null, switched: false, restore: 'nothing-to-undo' });
         writeFinal(id, current?.programId ?? null, undefined, meter);
         return;

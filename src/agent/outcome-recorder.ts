@@ -1,6 +1,6 @@
-// Protocol v2: the agent answers each reload in one small file, outcomes/<R>.json, so the injector learns everything
+// Protocol v2: the agent answers each reload in one small file, .outcome-<R>.json, so the injector learns everything
 // (final line, first step lines, what was replaced, what runs now) with one archive read.
-import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   AgentOutcome,
@@ -10,6 +10,9 @@ import {
   MAX_OUTCOME_BYTES,
   MAX_OUTCOME_STEP_BYTES,
   MAX_OUTCOME_STEP_LINES,
+  OUTCOME_FILE_PREFIX,
+  OUTCOME_FILE_SUFFIX,
+  outcomeFile,
   ProgramNamed,
   RestoreOutcome,
   StepTraceLine,
@@ -38,11 +41,10 @@ interface Pending {
 }
 
 export function createOutcomeRecorder(options: { dir: string; readCurrent: () => CurrentProgram | null; log: (message: string) => void }): OutcomeRecorder {
-  mkdirSync(options.dir, { recursive: true });
   const pending = new Map<string, Pending>();
 
   const prune = () => {
-    const names = readdirSync(options.dir).filter((n) => n.endsWith('.json'));
+    const names = readdirSync(options.dir).filter((n) => n.startsWith(OUTCOME_FILE_PREFIX) && n.endsWith(OUTCOME_FILE_SUFFIX));
     if (names.length <= MAX_KEPT_OUTCOMES) return;
     const aged = names.map((name) => ({ name, mtime: statSync(path.join(options.dir, name)).mtimeMs })).sort((a, b) => a.mtime - b.mtime);
     for (const { name } of aged.slice(0, names.length - MAX_KEPT_OUTCOMES)) unlinkSync(path.join(options.dir, name));
@@ -51,8 +53,8 @@ export function createOutcomeRecorder(options: { dir: string; readCurrent: () =>
   const write = (outcome: AgentOutcome) => {
     let text = JSON.stringify(outcome) + '\n';
     if (Buffer.byteLength(text) > MAX_OUTCOME_BYTES) text = JSON.stringify({ ...outcome, lines: [], linesTruncated: true }) + '\n';
-    const file = path.join(options.dir, `${outcome.reloadId}.json`);
-    const tmp = path.join(options.dir, `.${outcome.reloadId}.json.tmp`);
+    const file = path.join(options.dir, outcomeFile(outcome.reloadId));
+    const tmp = `${file}.tmp`;
     writeFileSync(tmp, text, { mode: 0o644 });
     renameSync(tmp, file);
     prune();

@@ -21,8 +21,9 @@ export const RELOAD_SIGNAL_FILE = 'RELOAD_SIGNAL';
 export const CURRENT_FILE = 'CURRENT';
 export const EXECUTION_LOG_FILE = 'execution.log';
 export const ROTATED_LOG_FILE = 'execution.log.1';
-/** v2: one outcome file per reload under PROGRAMS_DIR/outcomes/, written by the agent after its final trace line. */
-export const OUTCOMES_DIR = 'outcomes';
+/** v2: one outcome file per reload in PROGRAMS_DIR (`.outcome-<R>.json`), written by the agent after its final line. */
+export const OUTCOME_FILE_PREFIX = '.outcome-';
+export const OUTCOME_FILE_SUFFIX = '.json';
 /** v2: what the agent's last install replaced, kept by the agent itself for a restore (in STATE_DIR). */
 export const KEPT_PROGRAM_FILE = 'replaced.bc';
 export const KEPT_RECORD_FILE = 'replaced.json';
@@ -64,7 +65,7 @@ export function negotiateProtocol(label: string | undefined): ProtocolVersion {
 }
 
 export function outcomeFile(reloadId: string): string {
-  return `${OUTCOMES_DIR}/${reloadId}.json`;
+  return `${OUTCOME_FILE_PREFIX}${reloadId}${OUTCOME_FILE_SUFFIX}`;
 }
 
 export function stagedProgramFile(reloadId: string): string {
@@ -198,7 +199,7 @@ export interface ProgramNamed {
 export type RestoreOutcome = 'restored' | 'nothing-to-undo' | 'superseded' | 'no-record';
 
 /**
- * v2: `outcomes/<R>.json`, the reload's whole answer in one file: its final line, its first step lines, what it
+ * v2: `.outcome-<R>.json`, the reload's whole answer in one file: its final line, its first step lines, what it
  * replaced and what the agent runs now. Written (temp file, then rename) after the final line is in the log.
  */
 export interface AgentOutcome {

@@ -46,6 +46,9 @@ class MemoryContainer implements DockerAdapter {
   async writeFile(_id: string, path: string, content: Buffer) {
     this.files.set(path, Buffer.from(content));
   }
+  async writeFiles(_id: string, dir: string, files: readonly { name: string; content: Buffer }[]) {
+    for (const f of files) this.files.set(`${dir}/${f.name}`, Buffer.from(f.content));
+  }
   async exec() {
     return { stdout: '', stderr: '', exitCode: 0 };
   }

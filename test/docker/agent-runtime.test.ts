@@ -350,7 +350,7 @@ describe('agent runtime, in-process', () => {
   });
 });
 
-/** Protocol v2: the staged file and the signal in one write, then the reload's answer from outcomes/<R>.json. */
+/** Protocol v2: the staged file and the signal in one write, then the reload's answer from .outcome-<R>.json. */
 async function injectV2(agent: AgentRuntime, reloadId: string, program: Buffer): Promise<AgentOutcome> {
   writeFileSync(path.join(dirs.programs, stagedProgramFile(reloadId)), program);
   writeFileSync(path.join(dirs.programs, RELOAD_SIGNAL_FILE), formatReloadSignalV2(reloadId));
@@ -432,8 +432,8 @@ describe('agent runtime, protocol v2', () => {
     const agent = startRuntime();
     agent.start();
     for (let i = 0; i < 40; i++) await injectV2(agent, `inj-${i}`, await sealed(`inj-${i}`, 'p', [REDUCE_15]));
-    const kept = readdirSync(path.join(dirs.programs, 'outcomes')).filter((n) => n.endsWith('.json'));
+    const kept = readdirSync(dirs.programs).filter((n) => n.startsWith('.outcome-'));
     expect(kept).toHaveLength(32);
-    expect(kept).toContain('inj-39.json');
+    expect(kept).toContain(outcomeFile('inj-39'));
   });
 });
