@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { negotiateProtocol, PROGRAMS_DIR, ProtocolVersion } from '../src/agent/protocol';
 import { BytecodeError, decodeUnverified } from '../src/bytecode/format';
 import type { AgentChannel, AgentOutcomeRead, TraceResult } from '../src/docker/agent-channel';
-import { AgentIdentity, canonicalAgentContainerName, DEFAULT_AGENT_IDENTITY, sortClaims } from '../src/docker/agent-identity';
+import { AgentIdentity, batchedAgentLookup, canonicalAgentContainerName, DEFAULT_AGENT_IDENTITY, sortClaims } from '../src/docker/agent-identity';
 import { OpenClawDriverError } from '../src/docker/drivers/openclaw-driver';
 import type { AgentRuntimeKind, StepwiseRuntimeDriver } from '../src/docker/drivers/runtime-driver';
 import { LABEL_RUNTIME, RuntimeDrivers, runtimeKindOf } from '../src/docker/drivers/runtime-drivers';
@@ -266,6 +266,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
   }
 
   const identity = deps.identity ?? DEFAULT_AGENT_IDENTITY;
+  /** Per-agent lookups of concurrent children share list calls (src/docker/agent-identity.ts). */
+  const lookUp = batchedAgentLookup((agentIds) => docker.listAgents({ agentIds }));
 
   /** Says which containers claimed an agent id but are not that agent, so an operator can find a copy or a misnamed one. */
   function warnIgnored(ignored: readonly AgentRef[]): void {
@@ -284,7 +286,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
    * from an impostor). A rollback goes to the container id its snapshot recorded, never to a fresh lookup.
    */
   async function containerOf(agentId: string): Promise<{ containerId: string; runtime: AgentRuntimeKind; protocol: ProtocolVersion }> {
-    const { agents: matches, ignored } = sortClaims(await docker.listAgents({ agentIds: [agentId] }), identity);
+    const { agents: matches, ignored } = sortClaims(await lookUp(agentId), identity);
     warnIgnored(ignored);
     const running = matches.filter((m) => m.running);
     if (running.length > 1) {
