@@ -2,11 +2,10 @@
 // access line when the answer is sent (method, path without the query, status, ms, principal, request id).
 import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
-import type { RequestHandler, Response } from 'express';
+import type { RequestHandler } from 'express';
 import type { Logger } from '../shared/logger';
-import { principalOf } from './auth';
 import type { GatewayMetrics } from './metrics';
-import { routeOf } from './request-span';
+import { principalOf, routeOf } from './request-locals';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 /** An incoming request id is kept when it is this short and of these characters; anything else is replaced. */
@@ -14,17 +13,6 @@ export const MAX_REQUEST_ID_CHARS = 128;
 const REQUEST_ID_PATTERN = new RegExp(`^[A-Za-z0-9._:-]{1,${MAX_REQUEST_ID_CHARS}}$`);
 /** Longest path written to the access log; a longer one is cut (the route's own validation refuses it anyway). */
 export const MAX_LOGGED_PATH_CHARS = 300;
-
-export function requestIdOf(res: Response): string {
-  const id: unknown = res.locals.requestId;
-  return typeof id === 'string' ? id : 'none';
-}
-
-/** The request's logger: carries its request id. */
-export function requestLogger(res: Response, fallback: Logger): Logger {
-  const logger = res.locals.logger as Logger | undefined;
-  return logger ?? fallback;
-}
 
 export function requestContext(logger: Logger, metrics: GatewayMetrics, now: () => number = Date.now): RequestHandler {
   return (req, res, next) => {

@@ -3,12 +3,7 @@
 // children and the activities join the same trace.
 import * as otel from '@opentelemetry/api';
 import type { Request, RequestHandler } from 'express';
-
-/** The route pattern a request matched (`/injections/:id`); `unmatched` for 404s. Read when the answer is sent. */
-export function routeOf(req: Request): string {
-  const route = (req as { route?: { path?: unknown } }).route;
-  return typeof route?.path === 'string' ? route.path : 'unmatched';
-}
+import { routeOf } from './request-locals';
 
 /** The incoming headers as a carrier: Express gives repeated headers as arrays, the propagator reads the first. */
 const headerGetter: otel.TextMapGetter<Request> = {
