@@ -1,4 +1,7 @@
-// Tracing is configured by OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_SERVICE_NAME), validated at start-up; unset, none is built.
+// Tracing is configured by OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_SERVICE_NAME), validated at start-up; unset, none is
+// built; set, spans reach a collector (here a loopback HTTP server standing in for one) over OTLP/HTTP.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig } from '../../src/config';
 import { tracingFromConfig } from '../../src/telemetry/tracing';
 
@@ -29,12 +32,33 @@ describe('tracing settings', () => {
     expect(problemsOf({ OTEL_SERVICE_NAME: 'has space' })[0]).toMatch(/^OTEL_SERVICE_NAME="has space": expected a service name/);
   });
 
-  it('with an endpoint, builds the client and activity interceptors and the workflow span sink', async () => {
-    const tracing = tracingFromConfig(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }), 'openclaw');
-    expect(tracing).toBeDefined();
-    expect(tracing!.clientInterceptors).toHaveLength(1);
-    expect(tracing!.activityInterceptors).toHaveLength(1);
-    expect(Object.keys(tracing!.workflowSinks)).toEqual(['exporter']);
-    await tracing!.shutdown();
+  it('with an endpoint, builds the interceptors and the workflow span sink, and posts spans to <endpoint>/v1/traces', async () => {
+    const received: Array<{ method: string; url: string; body: string }> = [];
+    const collector = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ method: req.method ?? '', url: req.url ?? '', body: Buffer.concat(chunks).toString('utf8') });
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = collector.address() as AddressInfo;
+      const tracing = tracingFromConfig(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}/` }), 'openclaw-unit');
+      expect(tracing).toBeDefined();
+      expect(tracing!.clientInterceptors).toHaveLength(1);
+      expect(tracing!.activityInterceptors).toHaveLength(1);
+      expect(Object.keys(tracing!.workflowSinks)).toEqual(['exporter']);
+      tracing!.tracer.startSpan('a-span-for-the-collector').end();
+      // Shutdown flushes the batch: the span leaves now, not after the 5 s schedule.
+      await tracing!.shutdown();
+      expect(received).toHaveLength(1);
+      expect(received[0]).toMatchObject({ method: 'POST', url: '/v1/traces' });
+      expect(received[0].body).toContain('a-span-for-the-collector');
+      expect(received[0].body).toContain('openclaw-unit');
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+    }
   });
 });
