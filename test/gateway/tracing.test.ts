@@ -144,6 +144,15 @@ describe('traces', () => {
     }
   });
 
+  it("a caller's W3C traceparent makes the request span its child, in the caller's trace", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentSpanId = '00f067aa0ba902b7';
+    const response = await fetch(`${gateway.url}/livez`, { headers: { traceparent: `00-${traceId}-${parentSpanId}-01` } });
+    expect(response.status).toBe(200);
+    const span = await eventually(async () => exporter.getFinishedSpans().find((s) => s.name === 'GET /livez' && s.spanContext().traceId === traceId), 'the probe span');
+    expect(span.parentSpanId).toBe(parentSpanId);
+  });
+
   it('off costs nothing: the default bundle holds no tracing code', () => {
     const plain = readFileSync(testWorkflowBundle().bundlePath, 'utf8');
     expect(plain).not.toContain('OpenTelemetryInboundInterceptor');
