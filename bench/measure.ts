@@ -142,3 +142,29 @@ export function positiveInteger(options: Map<string, string>, name: string, fall
   if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`--${name} must be an integer from 1 to ${max}, got ${raw}`);
   return value;
 }
+
+export interface BenchCleanup {
+  /** Run in reverse order by done(), or on SIGINT/SIGTERM (then the process exits 130); a failing step is logged. */
+  cleanups: Array<() => Promise<void>>;
+  /** Removes the signal handlers and runs every cleanup; call it in `finally`. */
+  done(): Promise<void>;
+}
+
+/** What a bench that starts real containers and servers must remove, even after a failure or Ctrl-C. */
+export function benchCleanup(name: string): BenchCleanup {
+  const cleanups: Array<() => Promise<void>> = [];
+  const cleanUp = async () => {
+    for (const step of cleanups.splice(0).reverse()) await step().catch((err: unknown) => console.error(`${name} cleanup:`, err));
+  };
+  const onSignal = () => void cleanUp().finally(() => process.exit(130));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    cleanups,
+    done: async () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      await cleanUp();
+    },
+  };
+}

@@ -3,6 +3,7 @@ import { compileBench } from './compile.bench';
 import { run as runDockerAdapterBench } from './docker-adapter.bench';
 import { run as runGatewayBench } from './gateway.bench';
 import { OPTIONS as IDLE_OPTIONS, run as runIdleBench } from './idle.bench';
+import { OPTIONS as OPENCLAW_OPTIONS, run as runOpenClawBench } from './openclaw.bench';
 import { OPTIONS as SCALE_OPTIONS, run as runScaleBench } from './scale.bench';
 import { OPTIONS as SWARM_OPTIONS, run as runSwarmBench } from './swarm.bench';
 import { Bench, measure, Measurement } from './harness';
@@ -18,6 +19,7 @@ export const ASYNC_BENCHES: ReadonlyArray<{ name: string; options: readonly stri
   { name: 'swarm', options: SWARM_OPTIONS, run: runSwarmBench },
   { name: 'scale', options: SCALE_OPTIONS, run: runScaleBench },
   { name: 'idle', options: IDLE_OPTIONS, run: runIdleBench },
+  { name: 'openclaw', options: OPENCLAW_OPTIONS, run: runOpenClawBench },
 ];
 
 const USAGE = [

@@ -29,7 +29,7 @@ import type { InjectorWorkersOptions } from '../src/worker/worker';
 import { createLogger } from '../src/shared/logger';
 import { ensureAgentImage, waitUntilReady } from '../test/support/agents';
 import { SCALE_TUNING } from './scale.bench';
-import { findProcess, loadAverage, parseOptions, percentile, positiveInteger, startBenchDevServer, startCpuMeter } from './measure';
+import { benchCleanup, findProcess, loadAverage, parseOptions, percentile, positiveInteger, startBenchDevServer, startCpuMeter } from './measure';
 
 export const DEFAULT_AGENTS = 100;
 export const DEFAULT_CONCURRENCIES = [10, 20, 50];
@@ -44,8 +44,8 @@ const TRACE_TIMEOUT_MS = 60_000;
 const INJECTION_TIMEOUT_MS = 15 * 60_000;
 const STATUS_POLL_MS = 250;
 const IDLE_SAMPLE_MS = 5_000;
-const BENCH_LABEL = 'openclaw.bench';
-const TOKEN = randomBytes(24).toString('hex');
+export const BENCH_LABEL = 'openclaw.bench';
+export const TOKEN = randomBytes(24).toString('hex');
 const PROGRAMS_DIR = '/app/injected-programs';
 const LOG_PATH = '/app/logs/execution.log';
 
@@ -315,7 +315,7 @@ interface InjectionStatus {
   wave?: string;
 }
 
-async function gatewayJson<T>(url: string, init: { method: 'GET' | 'POST'; body?: unknown }): Promise<{ status: number; body: T }> {
+export async function gatewayJson<T>(url: string, init: { method: 'GET' | 'POST'; body?: unknown }): Promise<{ status: number; body: T }> {
   const response = await fetch(url, {
     method: init.method,
     headers: { Authorization: `Bearer ${TOKEN}`, ...(init.body === undefined ? {} : { 'Content-Type': 'application/json' }) },
@@ -325,9 +325,9 @@ async function gatewayJson<T>(url: string, init: { method: 'GET' | 'POST'; body?
   return { status: response.status, body: (await response.json()) as T };
 }
 
-const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(0) : '-');
-const duration = (ms: number) => (ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(2)} h` : ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`);
-const share = (s: number | null) => (s === null ? 'n/a' : `${(s * 100).toFixed(0)}% of a core`);
+export const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(0) : '-');
+export const duration = (ms: number) => (ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(2)} h` : ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`);
+export const share = (s: number | null) => (s === null ? 'n/a' : `${(s * 100).toFixed(0)}% of a core`);
 
 /** Schedule-to-start latency of workflow tasks and of the trace activity, from the children's own histories. */
 async function taskLatencies(client: Client, workflowIds: string[]): Promise<{ workflowTaskMs: number[]; activityTaskMs: number[] }> {
@@ -395,16 +395,11 @@ export async function run(args: readonly string[] = []): Promise<void> {
   const docker = dockerodeFor({ dockerHost });
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'openclaw-swarm-bench-data-'));
   const agentsDir = path.join(dataDir, 'agents');
-  const cleanups: Array<() => Promise<void>> = [
+  const { cleanups, done } = benchCleanup('swarm bench');
+  cleanups.push(
     async () => rmSync(dataDir, { recursive: true, force: true }),
     async () => void (await swarm.down({ [BENCH_LABEL]: '1', [LABEL_GROUP]: group })),
-  ];
-  const cleanUp = async () => {
-    for (const step of cleanups.splice(0).reverse()) await step().catch((err: unknown) => console.error('swarm bench cleanup:', err));
-  };
-  const onSignal = () => void cleanUp().finally(() => process.exit(130));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  );
   try {
     console.log(`swarm bench: ${agentCount} real agents (group ${group}), worker tuning ${tuningName}, load average before start ${loadAverage()}`);
     const image = await ensureAgentImage();
@@ -600,9 +595,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
       }),
     );
   } finally {
-    process.removeListener('SIGINT', onSignal);
-    process.removeListener('SIGTERM', onSignal);
-    await cleanUp();
+    await done();
   }
 }
 

@@ -3,41 +3,31 @@ import { main } from '../../src/cli/main';
 import type { CliIo } from '../../src/cli/io';
 import type { InjectionView } from '../../src/gateway/injection-service';
 import { createLogger } from '../../src/shared/logger';
-import { RunningGateway, RunningWorkers, startGateway, startWorkers } from '../../src/runtime';
 import { formatSigningKey } from '../../src/signing/keys';
 import { reloadAndTrace, startAgents, TestAgents } from '../support/agents';
 import { childWorkflowId } from '../../src/shared/injection-types';
-import { testClient, testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
+import { RunningInjector, startRunningInjector } from '../support/running-injector';
+import { testClient, testConfig } from '../support/temporal';
 import { eventually, TOKEN } from './support';
 
 const logger = createLogger({ level: 'error', component: 'e2e' });
 let agents: TestAgents;
-let workers: RunningWorkers;
-let gateway: RunningGateway;
+let injector: RunningInjector;
 
 beforeAll(async () => {
   agents = await startAgents(10, { name: 'gateway' });
   const config = testConfig({ OPENCLAW_SIGNING_KEY: formatSigningKey(agents.signingKey), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
-  workers = await startWorkers({ config, temporalAddress: testTemporalAddress(), logger, workflows: testWorkflowBundle() });
   // The gateway is given no usable Docker engine (it needs none: the workers resolve targets), and the workers' signing
   // key all the same (it must not use it: its dry runs are unsigned and refused below).
-  gateway = await startGateway({ config: { ...config, dockerHost: 'unix:///nonexistent/docker.sock' }, temporalAddress: testTemporalAddress(), logger, port: 0 });
+  injector = await startRunningInjector({ config, gatewayConfig: { ...config, dockerHost: 'unix:///nonexistent/docker.sock' }, token: TOKEN, logger });
 }, 180_000);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await workers?.stop();
+  await injector?.stop();
   await agents?.remove();
 });
 
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(gateway.url + path, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const http = (method: string, path: string, body?: unknown) => injector.http(method, path, body);
 
 async function untilDone(injectionId: string, timeoutMs = 90_000): Promise<InjectionView> {
   return eventually(
@@ -64,7 +54,7 @@ function capturingIo(): { io: CliIo; out: { stdout: string; stderr: string } } {
     },
     readStdin: async () => '',
     trustedKeys: () => new Map([[agents.signingKey.keyId, agents.signingKey.publicKey]]),
-    env: { OPENCLAW_GATEWAY_URL: gateway.url, OPENCLAW_API_TOKEN: TOKEN },
+    env: { OPENCLAW_GATEWAY_URL: injector.gateway.url, OPENCLAW_API_TOKEN: TOKEN },
     sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 200))),
   };
   return { io, out };
@@ -114,7 +104,7 @@ describe('the gateway end to end', () => {
     }, 'the injection listed by agent and status');
     expect(listed).toBe(true);
 
-    const metrics = await (await fetch(`${gateway.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
+    const metrics = await (await fetch(`${injector.gateway.url}/metrics`, { headers: { Authorization: `Bearer ${TOKEN}` } })).text();
     expect(metrics).toMatch(/^openclaw_injections_started_total [1-9]/m);
     expect(metrics).toMatch(/^openclaw_gateway_requests_total\{method="POST",route="\/inject-swarm",status="202"\} [1-9]/m);
   });

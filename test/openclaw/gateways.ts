@@ -8,9 +8,8 @@ import { LABEL_GROUP } from '../../src/agent/protocol';
 import { createDockerAdapter, DockerAdapter, isDockerAdapterError } from '../../src/docker';
 import { createSwarmManager, startOpenClawGateways, StartedGateway } from '../../src/docker/agent-swarm';
 import { OPENCLAW_DEFAULTS } from '../../src/docker/drivers/openclaw-driver';
-import { TEST_LABEL, testDockerConnection } from '../support/agents';
+import { projectRoot, TEST_LABEL, testDockerConnection } from '../support/agents';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 /** A cold build downloads about 650 MB of npm packages and imports a 700 MB image. */
 const IMAGE_BUILD_TIMEOUT_MS = 900_000;
 /** A gateway says ready in about 6-11 s; on a busy host, several starting at once take longer. */
@@ -23,7 +22,8 @@ let imageBuild: Promise<string> | null = null;
 
 /** Runs scripts/build-openclaw-image.sh once per test process and returns the content-hash tag it printed. */
 export function ensureOpenClawImage(): Promise<string> {
-  imageBuild ??= promisify(execFile)('bash', [path.join(ROOT, 'scripts', 'build-openclaw-image.sh')], { cwd: ROOT, timeout: IMAGE_BUILD_TIMEOUT_MS, maxBuffer: 1024 * 1024 }).then(
+  const root = projectRoot();
+  imageBuild ??= promisify(execFile)('bash', [path.join(root, 'scripts', 'build-openclaw-image.sh')], { cwd: root, timeout: IMAGE_BUILD_TIMEOUT_MS, maxBuffer: 1024 * 1024 }).then(
     ({ stdout }) => stdout.trim().split('\n').pop() ?? '',
   );
   return imageBuild;

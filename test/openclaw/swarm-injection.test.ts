@@ -6,11 +6,11 @@ import { dockerodeFor } from '../../src/docker/dockerode-adapter';
 import { OpenClawDriver } from '../../src/docker/drivers/openclaw-driver';
 import type { InjectionView } from '../../src/gateway/injection-service';
 import { DEFAULT_SKILL_NAME, SIMULATED_FAILURE_BIN } from '../../src/openclaw/skill-bundle';
-import { RunningGateway, RunningWorkers, startGateway, startWorkers } from '../../src/runtime';
 import { createLogger } from '../../src/shared/logger';
 import { formatSigningKey } from '../../src/signing/keys';
 import { startAgents, testDockerConnection, TestAgents } from '../support/agents';
-import { testConfig, testTemporalAddress, testWorkflowBundle } from '../support/temporal';
+import { RunningInjector, startRunningInjector } from '../support/running-injector';
+import { testConfig } from '../support/temporal';
 import { eventually, startTestGateways, TestGateways, workspaceSkill } from './gateways';
 
 const TOKEN = 'g'.repeat(40);
@@ -22,33 +22,23 @@ const logger = createLogger({ level: 'error', component: 'openclaw-swarm' });
 
 let gateways: TestGateways;
 let agents: TestAgents;
-let workers: RunningWorkers;
-let gateway: RunningGateway;
+let injector: RunningInjector;
 
 beforeAll(async () => {
   // The reference agents of the mixed swarm trust the key the workers seal with.
   agents = await startAgents(2, { name: 'ocmix' });
   gateways = await startTestGateways(3, 'swarm');
   const config = testConfig({ OPENCLAW_SIGNING_KEY: formatSigningKey(agents.signingKey), OPENCLAW_API_TOKENS: TOKEN, OPENCLAW_INSECURE_DEV: '0' });
-  workers = await startWorkers({ config, temporalAddress: testTemporalAddress(), logger, workflows: testWorkflowBundle() });
-  gateway = await startGateway({ config, temporalAddress: testTemporalAddress(), logger, port: 0 });
+  injector = await startRunningInjector({ config, token: TOKEN, logger });
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
-  await gateway?.stop();
-  await workers?.stop();
+  await injector?.stop();
   await gateways?.remove();
   await agents?.remove();
 });
 
-async function http(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(gateway.url + path, {
-    method,
-    headers: { Authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const http = (method: string, path: string, body?: unknown) => injector.http(method, path, body);
 
 async function inject(body: Record<string, unknown>): Promise<InjectionView> {
   const started = await http('POST', '/inject-swarm', body);
@@ -168,7 +158,13 @@ describe('swarm injections into real OpenClaw gateways', () => {
       INJECTION_TIMEOUT_MS,
     );
     expect(view.status).toBe('partially-succeeded');
-    expect(view.counts).toMatchObject({ total: 3, injected: 2, failed: 1 });
+    expect(view.counts).toMatchObject({ total: 3, injected: 2, failed: 1, rollbackFailed: 1 });
+    // The gateway's own row in the view agrees with the swarm-level counts: the one failed agent is the stopped gateway.
+    const rows = view.agents.items;
+    expect(rows.map((r) => r.agentId).sort()).toEqual(gateways.gateways.map((g) => g.agentId).sort());
+    expect(rows.find((r) => r.agentId === stopped.agentId)?.outcome).toBe('rollback-failed');
+    expect(rows.filter((r) => r.outcome === 'rollback-failed')).toHaveLength(view.counts?.rollbackFailed ?? -1);
+    expect(rows.filter((r) => r.outcome === 'injected').map((r) => r.agentId).sort()).toEqual(healthy.map((g) => g.agentId).sort());
     const [entry] = (await historyOf(stopped.agentId, [injectionId])).filter((e) => e.injectionId === injectionId);
     // As for a reference agent killed mid-injection: cut off while it ran the new program, the rollback could not
     // run on a stopped container, and the record says so, never that it succeeded.

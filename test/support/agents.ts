@@ -13,7 +13,7 @@ import { formatTrustedKeys, SigningKeyPair } from '../../src/signing/keys';
 import { testSigningKey, trustedKeysOf } from './signing';
 
 /** The checkout's root, found upwards from here: this file also runs compiled from dist/ (the benchmark). */
-function projectRoot(): string {
+export function projectRoot(): string {
   for (let dir = __dirname; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'scripts', 'build-agent-image.sh'))) return dir;
     if (path.dirname(dir) === dir) throw new Error(`no scripts/build-agent-image.sh above ${__dirname}`);
