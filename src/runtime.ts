@@ -82,6 +82,7 @@ export async function startWorkers(options: {
     taskQueue: config.taskQueue,
     dockerHostName: config.dockerHostName,
     workflows: options.workflows ?? { workflowsPath: DEFAULT_WORKFLOWS_PATH },
+    deployment: config.workerDeployment,
     injectorDeps: { logger: logger.child({ component: 'activities' }) },
     dockerDeps: {
       hostName: config.dockerHostName,

@@ -8,7 +8,7 @@ async function run(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, component: 'worker' });
   if (!config.temporalAddress) throw new Error('TEMPORAL_ADDRESS is required for a standalone worker (npm start embeds a dev server instead)');
   const workers = await startWorkers({ config, temporalAddress: config.temporalAddress, logger });
-  logger.info('worker polling', { taskQueues: workers.taskQueues });
+  logger.info('worker polling', { taskQueues: workers.taskQueues, ...(config.workerDeployment ? { deployment: config.workerDeployment } : {}) });
   const stop = () => void workers.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -40,6 +40,11 @@ export interface InjectorWorkersOptions {
    * per task queue in a process, so two hosts served from one process share a single main-queue worker.
    */
   serveMainQueue?: boolean;
+  /**
+   * Worker Versioning: both workers poll as this Worker Deployment Version, workflows PINNED to the version that
+   * started them unless they say otherwise (the lease shards auto-upgrade). Undefined: unversioned workers.
+   */
+  deployment?: { deploymentName: string; buildId: string };
   /** Tuning knobs passed through to both workers (slots, pollers, cache size). */
   tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>;
 }
@@ -57,6 +62,9 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
     'bundlePath' in options.workflows
       ? { workflowBundle: { codePath: options.workflows.bundlePath } }
       : { workflowBundle: await bundleInjectorWorkflows(options.workflows.workflowsPath) };
+  const versioning: Pick<WorkerOptions, 'workerDeploymentOptions'> = options.deployment
+    ? { workerDeploymentOptions: { version: { ...options.deployment }, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' } }
+    : {};
   const workers: Worker[] = [];
   // Activities that talk to Temporal themselves (program holders, lease shards) share the worker's connection.
   const client = new Client({ connection: options.connection, namespace: options.namespace });
@@ -67,6 +75,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         namespace: options.namespace,
         taskQueue: mainTaskQueue(options.taskQueue),
         ...workflowOptions,
+        ...versioning,
         interceptors: ACTIVITY_INTERCEPTORS,
         activities: {
           ...createInjectorActivities({ client, taskQueue: mainTaskQueue(options.taskQueue), ...options.injectorDeps }),
@@ -84,6 +93,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         taskQueue: dockerHostTaskQueue(options.taskQueue, options.dockerHostName),
         // The per-agent workflows run here too, next to the engine, so their short steps can be local activities.
         ...workflowOptions,
+        ...versioning,
         interceptors: ACTIVITY_INTERCEPTORS,
         activities: createDockerActivities({ programs: createProgramSource(client), ...options.dockerDeps }),
         ...options.tuning,
