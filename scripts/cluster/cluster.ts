@@ -5,6 +5,7 @@ import path from 'node:path';
 import { certificatePaths, ClusterCertificates, ensureCertificates } from './certs';
 import { engines, ensureEngine, ensureInjector, ensureWorkers, gatewayUrl, injectorProcesses, recordedBuildId, secret, workerProcesses, writeBuildId } from './injector';
 import { findPostgresBinaries, initPostgres, PostgresInstance, postgresPid, postgresRunning, startPostgres, stopPostgres } from './postgres';
+import { dockerHostTaskQueue, mainTaskQueue } from '../../src/shared/task-queues';
 import { managedProcess, ManagedProcess, runningPid, startDetached, stopProcess, waitUntil } from './processes';
 import { checkBuildId, clusterPaths, ClusterPaths, ClusterSettings, FRONTEND_SERVER_NAME, WORKER_DEPLOYMENT_NAME } from './settings';
 import {
@@ -18,6 +19,7 @@ import {
   schemasCreated,
   setCurrentBuildId,
   TEMPORAL_SERVICES,
+  versionTaskQueues,
   temporalServiceEnvironment,
 } from './temporal';
 
@@ -25,6 +27,38 @@ export const TEMPORAL_START_TIMEOUT_MS = 180_000;
 export const UI_START_TIMEOUT_MS = 60_000;
 /** How long `upgrade` waits, by default, for the old version's pinned workflows to finish. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30 * 60_000;
+/** How long a new version may take to be registered with every task queue and made current. */
+export const VERSION_READY_TIMEOUT_MS = 120_000;
+
+/**
+ * Makes `buildId` current once the server knows it on every task queue its workers poll (a version is registered
+ * from its workers' first polls, a moment after they start; setting it current before that is refused), retrying a
+ * refusal until VERSION_READY_TIMEOUT_MS (a frontend restarted a moment ago answers slowly at first).
+ */
+async function makeCurrent(settings: ClusterSettings, certs: ClusterCertificates, buildId: string, taskQueues: string[]): Promise<void> {
+  let lastError = '';
+  await waitUntil(
+    `build ${buildId} is registered on ${taskQueues.join(', ')} and made current`,
+    async () => {
+      const known = await versionTaskQueues(settings, certs, WORKER_DEPLOYMENT_NAME, buildId);
+      if (!taskQueues.every((q) => known.includes(q))) return false;
+      try {
+        await setCurrentBuildId(settings, certs, WORKER_DEPLOYMENT_NAME, buildId);
+        return true;
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+        throw err;
+      }
+    },
+    { timeoutMs: VERSION_READY_TIMEOUT_MS },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}${lastError ? `\nlast refusal: ${lastError}` : ''}`);
+  });
+}
+
+function workerTaskQueues(settings: ClusterSettings, paths: ClusterPaths): string[] {
+  return [mainTaskQueue(settings.taskQueue), ...engines(settings, paths).map((e) => dockerHostTaskQueue(settings.taskQueue, e.hostName))];
+}
 const UI_ENVIRONMENT = 'cluster';
 
 export type Log = (line: string) => void;
@@ -128,7 +162,7 @@ export async function up(settings: ClusterSettings, log: Log, options: UpOptions
     // A deployment's first version is made current here; after that only `upgrade` moves it.
     const current = await currentBuildIdOf(settings, certs, WORKER_DEPLOYMENT_NAME);
     if (current === undefined) {
-      await setCurrentBuildId(settings, certs, WORKER_DEPLOYMENT_NAME, buildId);
+      await makeCurrent(settings, certs, buildId, workerTaskQueues(settings, paths));
       log(`made ${WORKER_DEPLOYMENT_NAME} build ${buildId} the current version`);
     } else if (current !== buildId) {
       log(`warning: the current version is build ${current}, but the workers run build ${buildId} (an upgrade left unfinished? run upgrade again)`);
@@ -160,7 +194,7 @@ export async function upgrade(settings: ClusterSettings, log: Log, newBuildId: s
   const next = workerProcesses(settings, paths, 'next');
   await ensureWorkers(settings, paths, certs, newBuildId, next);
   log(`started ${next.map((w) => w.proc.name).join(', ')} as build ${newBuildId}`);
-  await setCurrentBuildId(settings, certs, WORKER_DEPLOYMENT_NAME, newBuildId);
+  await makeCurrent(settings, certs, newBuildId, workerTaskQueues(settings, paths));
   log(`made ${WORKER_DEPLOYMENT_NAME} build ${newBuildId} the current version; build ${oldBuildId} drains`);
 
   const drainStarted = Date.now();

@@ -229,6 +229,17 @@ export async function drainageStatusOf(settings: ClusterSettings, certs: Cluster
   return typeof status === 'string' && status !== '' && status !== 'unspecified' ? status.replace(/^VERSION_DRAINAGE_STATUS_/i, '').toUpperCase() : undefined;
 }
 
+/**
+ * The task queues the server knows the version by (`taskQueuesInfos`), once a worker of it has polled; an empty list
+ * while the version is not registered yet (a new worker's first polls reach the deployment a moment after it starts).
+ */
+export async function versionTaskQueues(settings: ClusterSettings, certs: ClusterCertificates, deploymentName: string, buildId: string): Promise<string[]> {
+  const described = (await deploymentCli(settings, certs, ['describe-version', '--deployment-name', deploymentName, '--build-id', buildId]).catch(() => undefined)) as
+    | { taskQueuesInfos?: Array<{ name?: unknown }> }
+    | undefined;
+  return [...new Set((described?.taskQueuesInfos ?? []).map((q) => q.name).filter((n): n is string => typeof n === 'string'))];
+}
+
 /** Forgets a drained version whose workers are gone (the server refuses while it saw them poll lately, 5 minutes by default). */
 export async function deleteVersion(settings: ClusterSettings, certs: ClusterCertificates, deploymentName: string, buildId: string): Promise<void> {
   await temporalCli(settings, certs, ['worker', 'deployment', 'delete-version', '--deployment-name', deploymentName, '--build-id', buildId]);

@@ -16,8 +16,8 @@ import { clusterCommand, gatewayRequest, testCluster, untilDone } from './suppor
 
 const ROLLOUT_AGENTS_PER_ENGINE = 3;
 const NEW_AGENTS_PER_ENGINE = 1;
-/** Slow enough (one agent at a time, 2 s of work each) that the upgrade lands while the rollout is under way. */
-const SLOW_INSTRUCTION = 'SIMULATE_WORK BY 2s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}';
+/** Slow enough (one agent at a time, 4 s of work each: about 30 s) that the upgrade lands while the rollout is under way. */
+const SLOW_INSTRUCTION = 'SIMULATE_WORK BY 4s {\n  MAX_PARALLEL: 1\n  CANARY: 0\n}';
 const QUICK_INSTRUCTION = 'OPTIMIZE_THROUGHPUT {\n  MAX_PARALLEL: 4\n  CANARY: 0\n}';
 const DRAIN_TIMEOUT_S = 300;
 const UPGRADE_TEST_TIMEOUT_MS = 600_000;
@@ -100,8 +100,15 @@ describe('upgrading the injector mid-rollout (Worker Versioning)', () => {
       }, `the first agent of ${firstId} to be injected`, 120_000);
 
       const upgrading = clusterCommand(['upgrade', buildB, '--drain-timeout-s', String(DRAIN_TIMEOUT_S)]);
-      upgrading.catch(() => undefined);
-      await eventually(async () => ((await currentBuildIdOf(cluster.settings, cluster.certs, WORKER_DEPLOYMENT_NAME)) === buildB ? true : undefined), `build ${buildB} to become current`, 180_000);
+      // An upgrade that fails fails the test with its own output, not with a wait that runs out.
+      let upgradeError: unknown;
+      upgrading.catch((err: unknown) => {
+        upgradeError = err;
+      });
+      await eventually(async () => {
+        if (upgradeError !== undefined) throw upgradeError;
+        return (await currentBuildIdOf(cluster.settings, cluster.certs, WORKER_DEPLOYMENT_NAME)) === buildB ? true : undefined;
+      }, `build ${buildB} to become current`, 180_000);
       const midway = (await gatewayRequest('GET', `/injections/${firstId}?limit=500`)).body as unknown as InjectionView;
       expect(midway.done).toBe(false);
 
