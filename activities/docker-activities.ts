@@ -3,10 +3,10 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createHash } from 'node:crypto';
-import { PROGRAMS_DIR } from '../src/agent/protocol';
+import { negotiateProtocol, PROGRAMS_DIR, ProtocolVersion } from '../src/agent/protocol';
 import { BytecodeError, decodeUnverified } from '../src/bytecode/format';
-import type { AgentChannel, TraceResult } from '../src/docker/agent-channel';
-import { AgentIdentity, canonicalAgentContainerName, DEFAULT_AGENT_IDENTITY, sortClaims } from '../src/docker/agent-identity';
+import type { AgentChannel, AgentOutcomeRead, TraceResult } from '../src/docker/agent-channel';
+import { AgentIdentity, batchedAgentLookup, canonicalAgentContainerName, DEFAULT_AGENT_IDENTITY, sortClaims } from '../src/docker/agent-identity';
 import { OpenClawDriverError } from '../src/docker/drivers/openclaw-driver';
 import type { AgentRuntimeKind, StepwiseRuntimeDriver } from '../src/docker/drivers/runtime-driver';
 import { LABEL_RUNTIME, RuntimeDrivers, runtimeKindOf } from '../src/docker/drivers/runtime-drivers';
@@ -14,7 +14,7 @@ import { DockerAdapterError } from '../src/docker/errors';
 import type { AgentRef, DockerAdapter } from '../src/docker/types';
 import type { LogFields, Logger } from '../src/shared/logger';
 import { SigningError } from '../src/signing/errors';
-import { ProgramSealing, sealForInstall, sealForRollback } from '../src/signing/sealing';
+import { ProgramSealing, sealForInstall, sealForRestore, sealForRollback } from '../src/signing/sealing';
 import {
   MAX_TRACE_BYTES_IN_RESULT,
   MAX_TRACE_LINES_IN_RESULT,
@@ -79,7 +79,7 @@ export interface ProgramSource {
 export interface DockerActivityDeps {
   hostName: string;
   logger: Logger;
-  docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'readFile' | 'writeFile'>;
+  docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'readFile' | 'writeFile' | 'containerState'>;
   channel: AgentChannel;
   programs: ProgramSource;
   /** Seals each program for its agent where it is staged; the private key stays in this worker. */
@@ -106,6 +106,11 @@ export interface SnapshotResult {
   hadPrevious: boolean;
   previousProgramId: string | null;
   logOffset: number;
+  /**
+   * 2: the agent speaks protocol v2, so nothing was read: the agent keeps what the install replaces and says what it
+   * was in its answer (the trace's `replaced`); hadPrevious and previousProgramId here mean nothing yet.
+   */
+  protocol?: 2;
 }
 
 /** Turns adapter errors into activity failures typed by their stable code, retryable or not as the adapter says. */
@@ -167,6 +172,18 @@ export function summarizeTrace(result: TraceResult): TraceSummary {
   }
   const final = result.final ? (result.final as unknown as TraceLineRecord) : null;
   return { lines: final ? [...lines, final] : lines, final, truncated };
+}
+
+/** A protocol-v2 answer as the trace a workflow records: bounded like summarizeTrace, with what the agent said besides. */
+export function summarizeOutcome(outcome: AgentOutcomeRead): TraceSummary {
+  const summary = summarizeTrace({ lines: [...outcome.lines, outcome.final], final: outcome.final, truncated: outcome.truncated });
+  return {
+    ...summary,
+    replaced: outcome.replaced,
+    switched: outcome.switched,
+    current: outcome.current,
+    ...(outcome.restore ? { restore: outcome.restore } : {}),
+  };
 }
 
 /** Heartbeats every TRACE_HEARTBEAT_INTERVAL_MS while a driver call runs (it has no poll callback of its own). */
@@ -249,6 +266,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
   }
 
   const identity = deps.identity ?? DEFAULT_AGENT_IDENTITY;
+  /** Per-agent lookups of concurrent children share list calls (src/docker/agent-identity.ts). */
+  const lookUp = batchedAgentLookup((agentIds) => docker.listAgents({ agentIds }));
 
   /** Says which containers claimed an agent id but are not that agent, so an operator can find a copy or a misnamed one. */
   function warnIgnored(ignored: readonly AgentRef[]): void {
@@ -266,8 +285,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
    * two running containers claiming one id are AGENT_AMBIGUOUS: neither is touched (the injector cannot tell the agent
    * from an impostor). A rollback goes to the container id its snapshot recorded, never to a fresh lookup.
    */
-  async function containerOf(agentId: string): Promise<{ containerId: string; runtime: AgentRuntimeKind }> {
-    const { agents: matches, ignored } = sortClaims(await docker.listAgents({ agentIds: [agentId] }), identity);
+  async function containerOf(agentId: string): Promise<{ containerId: string; runtime: AgentRuntimeKind; protocol: ProtocolVersion }> {
+    const { agents: matches, ignored } = sortClaims(await lookUp(agentId), identity);
     warnIgnored(ignored);
     const running = matches.filter((m) => m.running);
     if (running.length > 1) {
@@ -288,7 +307,28 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     }
     if (!agent) throw ApplicationFailure.nonRetryable(`no container carries the label dreamnet.agent=${agentId} on host ${deps.hostName}`, 'AGENT_NOT_FOUND');
     if (!agent.running) throw ApplicationFailure.create({ message: `agent ${agentId}'s container is not running`, type: 'CONTAINER_NOT_RUNNING', nonRetryable: false });
-    return { containerId: agent.containerId, runtime: remember(agent.containerId, agent.runtime) };
+    const runtime = remember(agent.containerId, agent.runtime);
+    return { containerId: agent.containerId, runtime, protocol: rememberProtocol(agent.containerId, agent.protocol) };
+  }
+
+  /** containerId -> the protocol its label offers (fixed at creation), as runtimes above. */
+  const protocols = new Map<string, ProtocolVersion>();
+
+  function rememberProtocol(containerId: string, label: string | undefined): ProtocolVersion {
+    const version = negotiateProtocol(label);
+    if (!protocols.has(containerId)) {
+      if (protocols.size >= MAX_REMEMBERED_RUNTIMES) protocols.delete(protocols.keys().next().value as string);
+      protocols.set(containerId, version);
+    }
+    return version;
+  }
+
+  /** The protocol of a container a step knows only by id: remembered from its lookup, or read from its label. */
+  async function protocolAt(containerId: string): Promise<ProtocolVersion> {
+    const known = protocols.get(containerId);
+    if (known) return known;
+    const state = await classified(() => docker.containerState(containerId));
+    return rememberProtocol(containerId, state.protocol);
   }
 
   /** containerId -> runtime, as its label said (labels are fixed at creation); insertion order is age. */
@@ -345,7 +385,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     /** Copies the agent's current program aside, inside the agent, and notes where its trace log ends. */
     async snapshotAgent(input: { agentId: string; injectionId: string }): Promise<SnapshotResult> {
       return classified(async () => {
-        const { containerId, runtime } = await containerOf(input.agentId);
+        const { containerId, runtime, protocol } = await containerOf(input.agentId);
         if (runtime !== 'reference') {
           // The driver keeps what a switch replaces inside the agent itself (a record per reload, see docs/openclaw.md):
           // here the running revision is only read, for the result. A retry after the switch already happened cannot
@@ -354,6 +394,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
           const applied = current?.reloadId === forwardReloadId(input.injectionId);
           return { containerId, hadPrevious: !applied && current !== null, previousProgramId: applied ? null : (current?.programId ?? null), logOffset: 0 };
         }
+        // v2: the agent keeps what the install replaces and names it in its answer; nothing to read or copy here.
+        if (protocol === 2) return { containerId, hadPrevious: false, previousProgramId: null, logOffset: 0, protocol: 2 };
         const snapshot = await channel.snapshot(containerId);
         const metaRead = await docker.readFile(containerId, SNAPSHOT_META_PATH, MAX_SNAPSHOT_META_BYTES);
         const kept = metaRead.found ? parseSnapshotMeta(metaRead.content) : null;
@@ -392,7 +434,9 @@ export function createDockerActivities(deps: DockerActivityDeps) {
           await driverFor(runtime).stage(input.containerId, input.reloadId, { programId: sealed.programId ?? '', sha256, bytes: sealed.bytes });
           return;
         }
-        await channel.stage(input.containerId, input.reloadId, sealed.bytes);
+        // v2: the program and its signal in one archive; reloadAgent then has nothing left to do.
+        if ((await protocolAt(input.containerId)) === 2) await channel.sendV2(input.containerId, input.reloadId, sealed.bytes);
+        else await channel.stage(input.containerId, input.reloadId, sealed.bytes);
       });
     },
 
@@ -402,6 +446,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
         await classified(() => driverFor(runtime).switchTo(input.containerId, input.reloadId));
         return;
       }
+      if ((await protocolAt(input.containerId)) === 2) return; // the signal went with the program (injectProgram)
       await classified(() => channel.reload(input.containerId, input.reloadId, true));
     },
 
@@ -409,6 +454,11 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     async captureTrace(input: { containerId: string; reloadId: string; fromOffset: number; timeoutMs: number }): Promise<TraceSummary> {
       const runtime = await runtimeAt(input.containerId);
       if (runtime !== 'reference') return driverTrace(runtime, input.containerId, input.reloadId, input.timeoutMs);
+      if ((await protocolAt(input.containerId)) === 2) {
+        const outcome = await classified(() => channel.readOutcome(input.containerId, input.reloadId, heartbeatingTraceOptions(input.timeoutMs)));
+        if (!outcome) throw noFinalLine(input, { lines: [], final: null, truncated: false });
+        return summarizeOutcome(outcome);
+      }
       const result = await classified(() =>
         channel.readTrace(input.containerId, input.reloadId, input.fromOffset, heartbeatingTraceOptions(input.timeoutMs)),
       );
@@ -432,6 +482,12 @@ export function createDockerActivities(deps: DockerActivityDeps) {
         return driverTrace(runtime, input.containerId, input.reloadId, windowMs);
       }
       const signal = Context.current().cancellationSignal;
+      if ((await protocolAt(input.containerId)) === 2) {
+        const outcome = await classified(() => channel.readOutcome(input.containerId, input.reloadId, { timeoutMs: windowMs, signal }));
+        if (outcome) return summarizeOutcome(outcome);
+        if (windowMs < input.timeoutMs && !signal.aborted) return null;
+        throw noFinalLine(input, { lines: [], final: null, truncated: false });
+      }
       const result = await classified(() => channel.readTrace(input.containerId, input.reloadId, input.fromOffset, { timeoutMs: windowMs, signal }));
       if (result.final) return summarizeTrace(result);
       if (windowMs < input.timeoutMs && !signal.aborted) return null;
@@ -450,7 +506,11 @@ export function createDockerActivities(deps: DockerActivityDeps) {
         throw ApplicationFailure.nonRetryable(`the agent ran program ${String(final.programId)}, expected ${input.programId}`, 'VERIFY_FAILED');
       }
       const runtime = await runtimeAt(input.containerId);
-      const current = await classified(() => (runtime === 'reference' ? channel.current(input.containerId) : driverFor(runtime).current(input.containerId)));
+      // v2: the answer said what runs now, read in the same call as the final line.
+      const current =
+        input.trace.current !== undefined
+          ? input.trace.current
+          : await classified(() => (runtime === 'reference' ? channel.current(input.containerId) : driverFor(runtime).current(input.containerId)));
       if (current?.reloadId !== input.reloadId || current.programId !== input.programId) {
         throw ApplicationFailure.nonRetryable(
           `the agent's CURRENT names program ${String(current?.programId)} (reload ${String(current?.reloadId)}), expected ${input.programId} (${input.reloadId})`,
@@ -467,7 +527,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       return classifiedForRollback(async () => {
         const containerId = input.containerId ?? (await containerOf(input.agentId)).containerId;
         const runtime = await runtimeAt(containerId);
-        return runtime === 'reference' ? rollBack(containerId, input) : driverRollBack(driverFor(runtime), containerId, input);
+        if (runtime !== 'reference') return driverRollBack(driverFor(runtime), containerId, input);
+        return (await protocolAt(containerId)) === 2 ? restoreV2(containerId, input) : rollBack(containerId, input);
       });
     },
 
@@ -487,7 +548,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
           return driverRollBack(driver, containerId, input);
         }
         if (!(await channel.touchedBy(containerId, input.injectionId))) return null;
-        return rollBack(containerId, input);
+        return (await protocolAt(containerId)) === 2 ? restoreV2(containerId, input) : rollBack(containerId, input);
       });
     },
   });
@@ -518,6 +579,41 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     if (restored.outcome === 'nothing-to-undo') return { trace: null, previousProgramId, supersededBy: null };
     deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, host: deps.hostName, programId: previousProgramId, runtime: driver.runtime });
     return { trace: restored.trace, previousProgramId, supersededBy: null };
+  }
+
+  /**
+   * rollbackAgent's work on a v2 agent: a signed restore for `<R>.rollback`, which the agent applies as its own
+   * compare-and-swap from its record of what R replaced (docs/agent-protocol.md, "Restore"). One read of CURRENT first,
+   * for the sequence to seal above and to find a rollback already done (a retry); then one archive and the answer.
+   */
+  async function restoreV2(containerId: string, input: { agentId: string; injectionId: string; timeoutMs: number }): Promise<RollbackOutcome> {
+    const reloadId = rollbackReloadId(input.injectionId);
+    const current = await channel.current(containerId);
+    if (current?.reloadId !== reloadId) {
+      const sealed = await sealForRestore(deps.sealing, { agentId: input.agentId, reloadId, agentLastSequence: current?.sequence ?? null });
+      await channel.sendV2(containerId, reloadId, sealed.bytes);
+    }
+    const outcome = await channel.readOutcome(containerId, reloadId, heartbeatingTraceOptions(input.timeoutMs));
+    if (!outcome) throw ApplicationFailure.create({ message: `no answer to ${reloadId} within ${input.timeoutMs} ms`, type: 'TRACE_TIMEOUT', nonRetryable: false });
+    const trace = summarizeOutcome(outcome);
+    const now = outcome.current;
+    switch (outcome.restore) {
+      case 'superseded':
+        return { trace: null, previousProgramId: null, supersededBy: now?.reloadId ?? 'nothing' };
+      case 'nothing-to-undo':
+        return { trace: null, previousProgramId: now?.programId ?? null, supersededBy: null };
+      case 'restored':
+        if (now?.reloadId !== reloadId) {
+          throw ApplicationFailure.create({ message: `after the restore the agent names reload ${String(now?.reloadId)}, expected ${reloadId}`, type: 'ROLLBACK_VERIFY_FAILED', nonRetryable: false });
+        }
+        deps.logger.info('agent rolled back', { agentId: input.agentId, injectionId: input.injectionId, host: deps.hostName, programId: now.programId, protocol: 2 });
+        return { trace, previousProgramId: now.programId, supersededBy: null };
+      default: {
+        // No record of what R replaced, a kept program that does not verify, or a refused restore: left as it is.
+        const { code, message } = outcome.final.error && typeof outcome.final.error === 'object' ? outcome.final.error : { code: 'AGENT_ERROR', message: String(outcome.final.error ?? 'no restore') };
+        throw ApplicationFailure.nonRetryable(`the agent did not restore what ${input.injectionId} replaced (${code}: ${message}); it was left as it is`, 'NO_SNAPSHOT');
+      }
+    }
   }
 
   /**

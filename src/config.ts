@@ -52,6 +52,10 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** host:port where the worker serves the Temporal SDK's Prometheus metrics; undefined: not exported. */
   sdkMetricsAddress: string | undefined;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: base URL of an OTLP/HTTP collector traces go to (`<url>/v1/traces`); undefined: no tracing. */
+  otlpEndpoint: string | undefined;
+  /** OTEL_SERVICE_NAME: `service.name` of this process's spans; undefined: openclaw, openclaw-worker or openclaw-gateway by entry point. */
+  otelServiceName: string | undefined;
   /**
    * Host-path transfer mode: agents whose programs and logs directories are bind mounts from under this absolute
    * directory of the worker's host are read and written there directly, not through the Docker archive API.
@@ -135,6 +139,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     devServerUiPort: read.port('OPENCLAW_DEV_SERVER_UI_PORT', 8233),
     logLevel: read.oneOf('OPENCLAW_LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error'] as const),
     sdkMetricsAddress: read.optional('OPENCLAW_SDK_METRICS_ADDRESS', /^[A-Za-z0-9.:[\]-]+:\d{1,5}$/, 'host:port to serve Prometheus metrics on, e.g. 0.0.0.0:9464'),
+    otlpEndpoint: read.optional('OTEL_EXPORTER_OTLP_ENDPOINT', /^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'an http(s) URL of an OTLP/HTTP collector, e.g. http://127.0.0.1:4318'),
+    otelServiceName: read.optional('OTEL_SERVICE_NAME', /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a service name: letters, digits, . _ - (at most 128)'),
     hostPathRoot: read.optional('OPENCLAW_HOST_PATH_ROOT', /^\/.*[^/]$/, 'an absolute directory path, e.g. /var/lib/openclaw/agents'),
     agentIdentity: read.oneOf('OPENCLAW_AGENT_IDENTITY', DEFAULT_AGENT_IDENTITY, AGENT_IDENTITIES),
     workerSlots: {

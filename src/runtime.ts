@@ -18,6 +18,7 @@ import type { Logger } from './shared/logger';
 import { loadSigningKeys, programSealing } from './shared/signing-key';
 import { dockerHostTaskQueue, mainTaskQueue } from './shared/task-queues';
 import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH, InjectorWorkersOptions, WorkflowSource } from './worker/worker';
+import type { Tracing } from './telemetry/tracing';
 import { installSdkRuntime } from './temporal/sdk-logging';
 import { temporalTlsOptions } from './temporal/tls';
 
@@ -66,6 +67,8 @@ export async function startWorkers(options: {
   workflows?: WorkflowSource;
   /** Worker slots and cache (see InjectorWorkersOptions); the configured slots (config.workerSlots) when absent. */
   tuning?: InjectorWorkersOptions['tuning'];
+  /** OpenTelemetry for this process (tracingFromConfig in the entry point); absent: no tracing. */
+  tracing?: Tracing;
 }): Promise<RunningWorkers> {
   const { config, logger } = options;
   // The SDK's info lines (worker state changes) drown the injector's own; they show with OPENCLAW_LOG_LEVEL=debug.
@@ -83,6 +86,7 @@ export async function startWorkers(options: {
     dockerHostName: config.dockerHostName,
     workflows: options.workflows ?? { workflowsPath: DEFAULT_WORKFLOWS_PATH },
     deployment: config.workerDeployment,
+    ...(options.tracing ? { tracing: options.tracing } : {}),
     injectorDeps: { logger: logger.child({ component: 'activities' }) },
     dockerDeps: {
       hostName: config.dockerHostName,
@@ -118,7 +122,7 @@ export interface RunningGateway {
   stop(): Promise<void>;
 }
 
-export async function startGateway(options: { config: Config; temporalAddress: string; logger: Logger; port?: number }): Promise<RunningGateway> {
+export async function startGateway(options: { config: Config; temporalAddress: string; logger: Logger; port?: number; tracing?: Tracing }): Promise<RunningGateway> {
   const { config, logger } = options;
   let apiTokens: ApiTokenGrant[] = config.apiTokens;
   let devToken: RunningGateway['devToken'];
@@ -130,7 +134,7 @@ export async function startGateway(options: { config: Config; temporalAddress: s
     logger.warn('dev mode: a generated token, loopback only, Host checked; set OPENCLAW_API_TOKENS for anything else', { tokenFile: devToken.file });
   }
   const connection = await Connection.connect({ address: options.temporalAddress, tls: temporalTlsOptions(config.temporalTls) });
-  const client = new Client({ connection, namespace: config.temporalNamespace });
+  const client = new Client({ connection, namespace: config.temporalNamespace, ...(options.tracing ? { interceptors: { workflow: options.tracing.clientInterceptors } } : {}) });
   const gatewayLogger = logger.child({ component: 'gateway' });
   const metrics = createGatewayMetrics();
   const injections = createInjectionService({
@@ -151,6 +155,7 @@ export async function startGateway(options: { config: Config; temporalAddress: s
     metrics,
     health: createHealthProbes({ client, namespace: config.temporalNamespace, taskQueue: config.taskQueue, dockerHosts: config.dockerHosts, logger: gatewayLogger }),
     ...(devToken ? { loopbackHostPort: () => listeningPort } : {}),
+    ...(options.tracing ? { tracer: options.tracing.tracer } : {}),
   });
   const server = http.createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -200,7 +205,7 @@ export interface RunningInjector {
 }
 
 /** Workers and gateway in one process: the `npm start` default. */
-export async function startInjector(options: { config: Config; temporalAddress: string; logger: Logger }): Promise<RunningInjector> {
+export async function startInjector(options: { config: Config; temporalAddress: string; logger: Logger; tracing?: Tracing }): Promise<RunningInjector> {
   const workers = await startWorkers(options);
   let gateway: RunningGateway;
   try {

@@ -4,6 +4,7 @@ import { loadConfigOrExit } from './config';
 import { createLogger } from './shared/logger';
 import { startDevServer, findTemporalCli, DevServer } from './temporal/dev-server';
 import { startInjector } from './runtime';
+import { tracingFromConfig } from './telemetry/tracing';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -29,7 +30,9 @@ async function run(): Promise<void> {
     }
   }
 
-  const injector = await startInjector({ config, temporalAddress, logger });
+  const tracing = tracingFromConfig(config, 'openclaw');
+  if (tracing) logger.info('traces exported over OTLP', { endpoint: config.otlpEndpoint });
+  const injector = await startInjector({ config, temporalAddress, logger, ...(tracing ? { tracing } : {}) });
 
   console.log('');
   console.log(`OpenClaw Injector is up.`);
@@ -55,6 +58,7 @@ async function run(): Promise<void> {
     stopping = true;
     logger.info('shutting down: draining workers, closing the gateway', { signal });
     await injector.stop();
+    await tracing?.shutdown();
     await devServer?.stop();
     logger.info('stopped');
     process.exit(0);

@@ -155,7 +155,7 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       await timed(timings, 'verify', () => steps.verifyInjection({ containerId, reloadId, programId: input.programId, trace }));
     });
     upsertStatus('injected');
-    const previousProgramId = done.snapshot?.previousProgramId ?? null;
+    const previousProgramId = replacedProgramId(done.snapshot, done.trace, null);
     return { ...base, outcome: 'injected', previousProgramId, trace: done.trace, rollbackTrace: null, finishedAt: now() };
   } catch (err) {
     const error = abortReason && isCancellation(err) ? { code: 'ABORTED', message: abortReason } : describeFailure(err);
@@ -188,12 +188,21 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       error,
       rollbackError: undo.ok ? undefined : undo.error,
       ...(undone?.supersededBy ? { supersededBy: undone.supersededBy } : {}),
-      previousProgramId: snapshot.previousProgramId,
+      previousProgramId: replacedProgramId(snapshot, trace, undone?.previousProgramId ?? null),
       trace,
       rollbackTrace: undone?.trace ?? null,
       finishedAt: now(),
     };
   }
+}
+
+/**
+ * What the injection replaced: the snapshot's record for a v1 agent; for a v2 agent what its answer said it replaced,
+ * or, when no answer came, what a rollback put back (`restored`).
+ */
+function replacedProgramId(snapshot: SnapshotResult | undefined, trace: TraceSummary | null, restored: string | null): string | null {
+  if (snapshot?.protocol !== 2) return snapshot?.previousProgramId ?? null;
+  return trace?.replaced !== undefined ? (trace.replaced?.programId ?? null) : restored;
 }
 
 type ResultBase = Pick<AgentInjectionResult, 'injectionId' | 'agentId' | 'programId' | 'startedAt' | 'timings'>;

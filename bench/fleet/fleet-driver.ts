@@ -25,7 +25,7 @@ interface SimulatedAgent {
 }
 
 export interface FleetDriver {
-  docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'findAgent' | 'readFile' | 'writeFile'>;
+  docker: Pick<DockerAdapter, 'ping' | 'listAgents' | 'findAgent' | 'readFile' | 'writeFile' | 'containerState'>;
   channel: AgentChannel;
   /** How many reloads each agent acted on, per reload id: the "injected twice" check. */
   reloadsActedOn(agentId: string): number;
@@ -140,6 +140,10 @@ export function createFleetDriver(options: { count: number; group: string; signi
     async findAgent(agentId: string) {
       return agents.get(agentId)?.ref ?? null;
     },
+    async containerState(containerId: string) {
+      agentIn(containerId);
+      return { running: true, status: 'running', health: 'none' as const };
+    },
     async readFile(containerId: string, path: string): Promise<FileRead> {
       const content = agentIn(containerId).files.get(path);
       return content ? { found: true, content, size: content.length } : { found: false };
@@ -150,6 +154,13 @@ export function createFleetDriver(options: { count: number; group: string; signi
   };
 
   const channel: AgentChannel = {
+    // The simulated agents carry no dreamnet.protocol label, so the activities speak v1 to them and never call these.
+    async sendV2() {
+      throw new DockerAdapterError('INVALID_ARGUMENT', 'the simulated fleet speaks agent protocol v1 only');
+    },
+    async readOutcome() {
+      throw new DockerAdapterError('INVALID_ARGUMENT', 'the simulated fleet speaks agent protocol v1 only');
+    },
     async snapshot(containerId) {
       const agent = agentIn(containerId);
       return { program: agent.files.get('/app/injected-programs/program.bc') ?? null, current: agent.current, logOffset: agent.log.length };

@@ -61,10 +61,15 @@ export async function ensureEngine(engine: Engine, paths: ClusterPaths): Promise
   if (process.getuid?.() !== 0) throw new Error('a second Docker engine needs root: run as root, or set OPENCLAW_CLUSTER_DOCKER_ENGINES=1');
   const stateDir = path.join(paths.enginesDir, engine.hostName);
   mkdirSync(stateDir, { recursive: true });
+  // `unshare --net` execs dockerd (no fork) in a network namespace of its own: with --bridge=none dockerd deletes any
+  // interface named docker0 it can see at start-up, which on the host would be the default engine's bridge.
   startDetached(
     engine.proc,
-    'dockerd',
+    'unshare',
     [
+      '--net',
+      '--',
+      'dockerd',
       `--host=${engine.dockerHost}`,
       `--data-root=${path.join(stateDir, 'data')}`,
       `--exec-root=${path.join(stateDir, 'exec')}`,

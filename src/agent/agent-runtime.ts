@@ -1,9 +1,9 @@
 // The agent's reload loop: watches RELOAD_SIGNAL, verifies the staged program, swaps it in and runs it, once per reload id.
 import { constants as fsConstants, FSWatcher, mkdirSync, openSync, closeSync, fstatSync, readSync, renameSync, unlinkSync, watch, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BytecodeError, DecodedProgram, MAX_PROGRAM_BYTES } from '../bytecode/format';
+import { BytecodeError, decodeContainer, DecodedProgram, MAX_PROGRAM_BYTES } from '../bytecode/format';
 import type { TrustedKeys } from '../signing/keys';
-import { verifyForAgent } from '../signing/verify';
+import { verifyForAgent, verifySignature } from '../signing/verify';
 import { Value, ValueTag } from '../bytecode/instructions';
 import type { HandlerRegistry } from './handler-registry';
 import { ActiveRun, RunLimits, startRun } from './program-runner';
@@ -11,7 +11,11 @@ import {
   CURRENT_FILE,
   CurrentProgram,
   FinalTraceLine,
+  isRecord,
   isReloadId,
+  KEPT_PROGRAM_FILE,
+  KEPT_RECORD_FILE,
+  KeptRecord,
   MAX_CURRENT_BYTES,
   MAX_RELOAD_SIGNAL_BYTES,
   parseCurrent,
@@ -19,8 +23,12 @@ import {
   PROGRAM_FILE,
   RELOAD_SIGNAL_FILE,
   ReloadSignal,
+  ROLLBACK_SUFFIX,
+  parseCurrentValue,
+  ProgramNamed,
   stagedProgramFile,
 } from './protocol';
+import { createOutcomeRecorder } from './outcome-recorder';
 import { createFileReloadState, ReloadState } from './reload-state';
 import { startResourceMeter } from './resource-meter';
 import { createFileTraceWriter, TraceWriter } from './trace-writer';
@@ -91,10 +99,32 @@ function readAll(fd: number, size: number): Buffer {
   return bytes.subarray(0, read);
 }
 
+/** The CURRENT fields that name a program; null when no program ran. */
+function named(current: CurrentProgram | null): ProgramNamed | null {
+  if (!current || current.programId === null) return null;
+  return { programId: current.programId, reloadId: current.reloadId, sha256: current.sha256 };
+}
+
+/** Whether the agent runs what a kept record says was there: the same program, or none at all. */
+function sameProgram(current: CurrentProgram | null, previous: CurrentProgram | null): boolean {
+  const now = named(current);
+  const then = named(previous);
+  if (!now || !then) return now === then;
+  return now.programId === then.programId && now.sha256 === then.sha256;
+}
+
 export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
   const log = options.log ?? ((m: string) => console.error(`openclaw-agent: ${m}`));
   for (const dir of [options.programsDir, options.logsDir, options.stateDir]) mkdirSync(dir, { recursive: true });
-  const trace: TraceWriter = createFileTraceWriter({ logsDir: options.logsDir, rotateBytes: options.rotateBytes });
+  const fileTrace: TraceWriter = createFileTraceWriter({ logsDir: options.logsDir, rotateBytes: options.rotateBytes });
+  // Every line goes to the log first; the outcome recorder (protocol v2) then answers the reload in one file.
+  const trace: TraceWriter = {
+    write(line) {
+      fileTrace.write(line);
+      outcomes.observe(line);
+    },
+    rotateIfNeeded: () => fileTrace.rotateIfNeeded(),
+  };
   const state: ReloadState = createFileReloadState(options.stateDir);
   const signalFile = path.join(options.programsDir, RELOAD_SIGNAL_FILE);
   const startedAt = Date.now();
@@ -127,6 +157,13 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
     }
   };
 
+  /** Writes `bytes` to `<file>.tmp`, then renames it over `file`. */
+  const writeAtomically = (file: string, bytes: Buffer) => {
+    const tmp = `${file}.tmp`;
+    writeFileSync(tmp, bytes, { mode: 0o644 });
+    renameSync(tmp, file);
+  };
+
   const writeCurrent = (current: CurrentProgram) => {
     const file = path.join(options.programsDir, CURRENT_FILE);
     const tmp = path.join(options.programsDir, `.${CURRENT_FILE}.tmp`);
@@ -137,6 +174,31 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
   const readCurrent = (): CurrentProgram | null => {
     const bytes = readBounded(path.join(options.programsDir, CURRENT_FILE), MAX_CURRENT_BYTES);
     return bytes ? parseCurrent(bytes.toString('utf8')) ?? null : null;
+  };
+
+  const outcomes = createOutcomeRecorder({ dir: options.programsDir, readCurrent, log });
+  const keptProgramFile = path.join(options.stateDir, KEPT_PROGRAM_FILE);
+  const keptRecordFile = path.join(options.stateDir, KEPT_RECORD_FILE);
+
+  /** Keeps what reload `by` replaces (bytes first, then the record that points at them): a v2 restore puts it back. */
+  const keep = (by: string, previous: { bytes: Buffer | null; current: CurrentProgram | null }) => {
+    if (previous.bytes) writeAtomically(keptProgramFile, previous.bytes);
+    else removeQuietly(keptProgramFile);
+    const record: KeptRecord = { v: 2, by, previous: previous.bytes ? previous.current : null };
+    writeAtomically(keptRecordFile, Buffer.from(JSON.stringify(record) + '\n'));
+  };
+
+  const readKept = (): KeptRecord | null => {
+    const bytes = readBounded(keptRecordFile, MAX_CURRENT_BYTES * 2);
+    if (!bytes) return null;
+    try {
+      const value: unknown = JSON.parse(bytes.toString('utf8'));
+      if (!isRecord(value) || value.v !== 2 || typeof value.by !== 'string') return null;
+      const previous = value.previous === null ? null : parseCurrentValue(value.previous);
+      return previous === undefined ? null : { v: 2, by: value.by, previous };
+    } catch {
+      return null;
+    }
   };
 
   const writeFinal = (reloadId: string, programId: string | null, error: FinalTraceLine['error'], meterStart = startResourceMeter()) => {
@@ -266,45 +328,131 @@ export function createAgentRuntime(options: AgentRuntimeOptions): AgentRuntime {
     state.acceptSequence(envelope.sequence);
     const sequence = state.lastSequence();
 
+    if (program.container.kind === 'restore') {
+      removeQuietly(stagedPath);
+      await restore(id, sequence, meter);
+      return;
+    }
     // The new program is valid (or a sealed clear): only now does the running one give way.
     await stopActive('SUPERSEDED', `superseded by reload ${id}`);
     trace.rotateIfNeeded();
-    const since = new Date().toISOString();
+    const programFile = path.join(options.programsDir, PROGRAM_FILE);
+    // What this reload replaces: kept on disk for a v2 restore, and in memory until the run ends (step 7).
+    const previous = { bytes: readBounded(programFile), current: readCurrent() };
+    keep(id, previous);
+    state.markSwitched(id);
+    const replaced = previous.bytes ? named(previous.current) : null;
     if (program.container.kind === 'clear' || program.programId === null) {
       removeQuietly(stagedPath);
-      removeQuietly(path.join(options.programsDir, PROGRAM_FILE));
-      writeCurrent({ programId: null, reloadId: id, sha256: null, sequence, since });
+      removeQuietly(programFile);
+      writeCurrent({ programId: null, reloadId: id, sha256: null, sequence, since: new Date().toISOString() });
+      outcomes.begin(id, { replaced, switched: true });
       writeFinal(id, null, undefined, meter);
       return;
     }
-    const body = { programId: program.programId, constants: program.constants, instructions: program.instructions };
-    meter.finish(); // the run measures itself from here; this meter only timed the verification
-    const programFile = path.join(options.programsDir, PROGRAM_FILE);
-    // What this reload replaces, kept until its run ends: a program that fails while running is not kept.
-    const previous = { bytes: readBounded(programFile), current: readCurrent() };
     renameSync(stagedPath, programFile);
-    writeCurrent({ programId: body.programId, reloadId: id, sha256: envelope.bodySha256, sequence, since });
+    switchAndRun(id, program, envelope.bodySha256, sequence, meter, { replaced, previous });
+  };
+
+  /**
+   * Runs a program that is now program.bc under reload `id`. With `previous`, a run that fails by itself puts that
+   * back (step 7); a restore passes none, so the program it put back stays even if its run fails.
+   */
+  const switchAndRun = (
+    id: string,
+    program: DecodedProgram,
+    sha256: string | null,
+    sequence: number | null,
+    meter: ReturnType<typeof startResourceMeter>,
+    context: { replaced: ProgramNamed | null; previous?: { bytes: Buffer | null; current: CurrentProgram | null }; restore?: 'restored' },
+  ) => {
+    const programFile = path.join(options.programsDir, PROGRAM_FILE);
+    const body = { programId: program.programId as string, constants: program.constants, instructions: program.instructions };
+    meter.finish(); // the run measures itself from here; this meter only timed the verification
+    writeCurrent({ programId: body.programId, reloadId: id, sha256, sequence, since: new Date().toISOString() });
     state.setInFlight({ reloadId: id, programId: body.programId });
-    const revert = (): { revertedTo: string | null } => {
-      if (previous.bytes) {
-        const tmp = path.join(options.programsDir, `.${PROGRAM_FILE}.revert.tmp`);
-        writeFileSync(tmp, previous.bytes, { mode: 0o644 });
-        renameSync(tmp, programFile);
-      } else {
-        removeQuietly(programFile);
-      }
-      const restored = previous.bytes && previous.current ? previous.current : { programId: null, reloadId: id, sha256: null, since: new Date().toISOString() };
-      // The sequence stays the highest accepted: putting the old program back does not make older seals valid again.
-      writeCurrent({ ...restored, sequence: state.lastSequence() });
-      log(`reload ${id} failed while running; put back program ${String(restored.programId)}`);
-      return { revertedTo: restored.programId };
-    };
+    outcomes.begin(id, { replaced: context.replaced, switched: true, ...(context.restore ? { restore: context.restore } : {}) });
+    const previous = context.previous;
+    const revert = previous
+      ? (): { revertedTo: string | null } => {
+          if (previous.bytes) writeAtomically(programFile, previous.bytes);
+          else removeQuietly(programFile);
+          const restored = previous.bytes && previous.current ? previous.current : { programId: null, reloadId: id, sha256: null, since: new Date().toISOString() };
+          // The sequence stays the highest accepted: putting the old program back does not make older seals valid again.
+          writeCurrent({ ...restored, sequence: state.lastSequence() });
+          log(`reload ${id} failed while running; put back program ${String(restored.programId)}`);
+          return { revertedTo: restored.programId };
+        }
+      : undefined;
     const run = startRun(id, body, { registry: options.registry, variable, trace, limits: options.limits, onFailure: revert });
     active = run;
     void run.done.then(() => {
       if (active === run) active = null;
       if (state.inFlight()?.reloadId === id) state.setInFlight(null);
     });
+  };
+
+  /**
+   * A v2 restore for reload `<R>.rollback`: the compare-and-swap is the agent's own. While CURRENT names R, what R
+   * replaced (the kept record) is put back and run again, or the program is removed when R replaced none. When the
+   * agent already runs what R replaced (it put it back itself, step 7), nothing is done. When another reload runs,
+   * nothing is touched: RESTORE_SUPERSEDED. A record that is not R's: RESTORE_NO_RECORD, nothing touched.
+   */
+  const restore = async (id: string, sequence: number | null, meter: ReturnType<typeof startResourceMeter>) => {
+    const current = readCurrent();
+    if (!id.endsWith(ROLLBACK_SUFFIX)) {
+      outcomes.begin(id, { replaced: null, switched: false, restore: 'no-record' });
+      writeFinal(id, null, { code: 'RESTORE_BAD_RELOAD', message: `a restore is sealed for <R>${ROLLBACK_SUFFIX}, not ${id}` }, meter);
+      return;
+    }
+    const undo = id.slice(0, -ROLLBACK_SUFFIX.length);
+    const kept = readKept();
+    const ours = kept?.by === undo ? kept : null;
+    if (current?.reloadId !== undo) {
+      // R never switched (refused, or never reached the agent), or it did and the agent put back what it replaced.
+      if (!state.hasSwitched(undo) || (ours && sameProgram(current, ours.previous))) {
+        outcomes.begin(id, { replaced: null, switched: false, restore: 'nothing-to-undo' });
+        writeFinal(id, current?.programId ?? null, undefined, meter);
+        return;
+      }
+      outcomes.begin(id, { replaced: null, switched: false, restore: 'superseded' });
+      writeFinal(id, null, { code: 'RESTORE_SUPERSEDED', message: `the agent runs reload ${current?.reloadId ?? 'none'}, not ${undo}: nothing was restored` }, meter);
+      return;
+    }
+    const keptBytes = ours?.previous ? readBounded(keptProgramFile) : null;
+    if (!ours || (ours.previous && !keptBytes)) {
+      outcomes.begin(id, { replaced: null, switched: false, restore: 'no-record' });
+      writeFinal(id, null, { code: 'RESTORE_NO_RECORD', message: `the agent keeps no record of what ${undo} replaced: nothing was restored` }, meter);
+      return;
+    }
+    let program: DecodedProgram | null = null;
+    if (keptBytes) {
+      try {
+        // Run only what a trusted key signed, even from the agent's own disk.
+        program = decodeContainer(verifySignature(keptBytes, options.trustedKeys));
+      } catch (err) {
+        const code = err instanceof BytecodeError ? err.code : 'AGENT_INTERNAL';
+        outcomes.begin(id, { replaced: null, switched: false, restore: 'no-record' });
+        writeFinal(id, null, { code, message: `the kept program does not verify: ${err instanceof Error ? err.message : String(err)}` }, meter);
+        return;
+      }
+    }
+    await stopActive('SUPERSEDED', `rolled back by reload ${id}`);
+    trace.rotateIfNeeded();
+    const replaced = named(current);
+    const programFile = path.join(options.programsDir, PROGRAM_FILE);
+    removeQuietly(keptRecordFile);
+    if (!program || program.programId === null || !keptBytes) {
+      removeQuietly(programFile);
+      removeQuietly(keptProgramFile);
+      writeCurrent({ programId: null, reloadId: id, sha256: null, sequence, since: new Date().toISOString() });
+      outcomes.begin(id, { replaced, switched: true, restore: 'restored' });
+      writeFinal(id, null, undefined, meter);
+      return;
+    }
+    writeAtomically(programFile, keptBytes);
+    removeQuietly(keptProgramFile);
+    switchAndRun(id, program, program.container.envelope.bodySha256, sequence, meter, { replaced, restore: 'restored' });
   };
 
   const readSignalText = (): string | null => {

@@ -16,6 +16,10 @@ export interface ReloadState {
   lastSequence(): number | null;
   /** Records an accepted sequence (never lowers it); persisted before returning. */
   acceptSequence(sequence: number): void;
+  /** Remembers that reload `id` changed what the agent runs (bounded like the seen ids); persisted. */
+  markSwitched(reloadId: string): void;
+  /** Whether reload `id` ever changed what the agent runs (a v2 restore of one that never did has nothing to undo). */
+  hasSwitched(reloadId: string): boolean;
 }
 
 export interface InFlightRun {
@@ -28,6 +32,7 @@ interface StateFile {
   seen: string[];
   inFlight: InFlightRun | null;
   lastSequence: number | null;
+  switched?: string[];
 }
 
 export function createFileReloadState(stateDir: string, maxSeen = MAX_SEEN_RELOAD_IDS): ReloadState {
@@ -36,9 +41,10 @@ export function createFileReloadState(stateDir: string, maxSeen = MAX_SEEN_RELOA
   const seen = new Set(state.seen.slice(-maxSeen));
   let inFlight = state.inFlight;
   let lastSequence = state.lastSequence;
+  const switched = new Set((state.switched ?? []).slice(-maxSeen));
 
   const persist = () => {
-    const body: StateFile = { v: 1, seen: [...seen], inFlight, lastSequence };
+    const body: StateFile = { v: 1, seen: [...seen], inFlight, lastSequence, switched: [...switched] };
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, JSON.stringify(body));
     renameSync(tmp, file);
@@ -58,6 +64,13 @@ export function createFileReloadState(stateDir: string, maxSeen = MAX_SEEN_RELOA
     },
     inFlight: () => inFlight,
     lastSequence: () => lastSequence,
+    markSwitched(id) {
+      switched.delete(id);
+      switched.add(id);
+      while (switched.size > maxSeen) switched.delete(switched.values().next().value as string);
+      persist();
+    },
+    hasSwitched: (id) => switched.has(id),
     acceptSequence(sequence) {
       if (lastSequence !== null && sequence <= lastSequence) return;
       lastSequence = sequence;
@@ -82,5 +95,6 @@ function load(file: string): StateFile {
       : null;
   const last = parsed.lastSequence;
   const lastSequence = typeof last === 'number' && Number.isSafeInteger(last) && last >= 0 ? last : null;
-  return { v: 1, seen, inFlight, lastSequence };
+  const switched = Array.isArray(parsed.switched) ? parsed.switched.filter((id): id is string => typeof id === 'string' && isReloadId(id)) : [];
+  return { v: 1, seen, inFlight, lastSequence, switched };
 }

@@ -27,8 +27,16 @@ export const FLAG_UNSIGNED = 0x01;
 export const FLAG_DRY_RUN = 0x02;
 const KNOWN_FLAGS = FLAG_UNSIGNED | FLAG_DRY_RUN;
 
-export type ProgramKind = 'program' | 'clear';
-const KIND_CODES: Record<ProgramKind, number> = { program: 1, clear: 2 };
+/**
+ * program: a body to run. clear: run nothing. restore (agent protocol v2): put back what the reload this one rolls
+ * back replaced, from the agent's own record; the reload id is `<R>.rollback`, so the signature binds which R.
+ */
+export type ProgramKind = 'program' | 'clear' | 'restore';
+const KIND_CODES: Record<ProgramKind, number> = { program: 1, clear: 2, restore: 3 };
+/** Kinds that carry no body and name no program. */
+export function isBodyless(kind: ProgramKind): boolean {
+  return kind !== 'program';
+}
 export type TargetKind = 'agent' | 'group';
 const TARGET_CODES: Record<TargetKind | 'none', number> = { none: 0, agent: 1, group: 2 };
 
@@ -117,7 +125,7 @@ export function signedMessageOf(parts: ContainerParts): Buffer {
 
 function framedWithoutSignature(parts: ContainerParts): Buffer {
   if ((parts.flags & ~KNOWN_FLAGS) !== 0) throw new BytecodeError('BC_MALFORMED', `unknown flags 0x${parts.flags.toString(16)}`);
-  if (parts.kind === 'clear' && parts.body.length > 0) throw new BytecodeError('BC_MALFORMED', 'a clear carries no body');
+  if (isBodyless(parts.kind) && parts.body.length > 0) throw new BytecodeError('BC_MALFORMED', `a ${parts.kind} carries no body`);
   const envelope = encodeEnvelope(parts.envelope);
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header, 0);
@@ -206,10 +214,10 @@ function decodeEnvelope(bytes: Buffer, kind: ProgramKind): Envelope {
   if (!reader.atEnd()) throw new BytecodeError('BC_MALFORMED', 'unexpected bytes after the envelope');
   const targetKind = (Object.keys(TARGET_CODES) as (TargetKind | 'none')[]).find((k) => TARGET_CODES[k] === targetCode);
   if (targetKind === undefined) throw new BytecodeError('BC_MALFORMED', `unknown target kind ${targetCode}`);
-  if (kind === 'clear' && programId !== '') throw new BytecodeError('BC_MALFORMED', 'a clear names no program');
+  if (isBodyless(kind) && programId !== '') throw new BytecodeError('BC_MALFORMED', `a ${kind} names no program`);
   return {
     keyId,
-    programId: kind === 'clear' ? null : programId,
+    programId: isBodyless(kind) ? null : programId,
     reloadId,
     target: targetKind === 'none' ? null : { kind: targetKind, name: targetName },
     notAfterMs,
@@ -250,7 +258,7 @@ export function readContainer(bytes: Buffer): Container {
   const bodyStart = HEADER_BYTES + envelopeLength;
   const envelope = decodeEnvelope(bytes.subarray(HEADER_BYTES, bodyStart), kind);
   const body = bytes.subarray(bodyStart, bodyStart + bodyLength);
-  if (kind === 'clear' && body.length > 0) throw new BytecodeError('BC_MALFORMED', 'a clear carries no body');
+  if (isBodyless(kind) && body.length > 0) throw new BytecodeError('BC_MALFORMED', `a ${kind} carries no body`);
   if (sha256Hex(body) !== envelope.bodySha256) throw new BytecodeError('BC_BAD_CHECKSUM', 'body SHA-256 does not match the envelope (corrupted program)');
   const unsigned = (flags & FLAG_UNSIGNED) !== 0;
   return {
@@ -267,7 +275,7 @@ export function readContainer(bytes: Buffer): Container {
 
 /** A container's body decoded; its program id must be the envelope's. A clear decodes to no instructions. */
 export function decodeContainer(container: Container): DecodedProgram {
-  if (container.kind === 'clear') return { container, programId: null, constants: [], instructions: [] };
+  if (isBodyless(container.kind)) return { container, programId: null, constants: [], instructions: [] };
   const body = decodeBody(container.body);
   if (body.programId !== container.envelope.programId) {
     throw new BytecodeError('BC_MALFORMED', `the envelope names program ${JSON.stringify(container.envelope.programId)}, the body ${JSON.stringify(body.programId)}`);

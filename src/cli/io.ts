@@ -3,17 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../config';
 import { loadTrustedKeys } from '../shared/signing-key';
 import type { TrustedKeys } from '../signing/keys';
-import { safeSink } from './terminal-text';
-
-export interface TextSink {
-  write(text: string): void;
-  /** The CLI's own terminal sequences (cursor moves, line clears), written unescaped; absent where none may go. */
-  control?(sequence: string): void;
-  /** True on a terminal. */
-  readonly isTTY?: boolean;
-  /** The terminal's width in columns, when known. */
-  readonly columns?: number;
-}
+import { safeSink, TextSink } from './terminal-text';
 
 export interface CliIo {
   stdout: TextSink;

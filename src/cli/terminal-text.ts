@@ -1,7 +1,6 @@
 // What the CLI puts on a terminal: text from agents and the gateway with its control characters escaped (one
 // sanitizer, in the output sink, so no command can forget it), and the display width of what it prints.
 import { escapeControlCharacters } from '../shared/control-chars';
-import type { TextSink } from './io';
 
 /**
  * Newlines end the CLI's own lines and tabs line carets up under source text; every other control character (ESC,
@@ -12,6 +11,17 @@ const KEPT_CONTROLS: ReadonlySet<string> = new Set(['\n', '\t']);
 
 export function terminalSafe(text: string): string {
   return escapeControlCharacters(text, KEPT_CONTROLS);
+}
+
+/** Where a command writes its text: stdout or stderr through safeSink, or a test's capture. */
+export interface TextSink {
+  write(text: string): void;
+  /** The CLI's own terminal sequences (cursor moves, line clears), written unescaped; absent where none may go. */
+  control?(sequence: string): void;
+  /** True on a terminal. */
+  readonly isTTY?: boolean;
+  /** The terminal's width in columns, when known. */
+  readonly columns?: number;
 }
 
 /** The stream a sink writes to: process.stdout or process.stderr, or a test's stand-in. */

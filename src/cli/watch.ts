@@ -2,7 +2,8 @@
 // within the terminal's width on a terminal, one plain line per change anywhere else.
 import type { InjectionView } from '../gateway/injection-service';
 import { callGateway, GatewayTarget } from './gateway-client';
-import type { CliIo, TextSink } from './io';
+import type { CliIo } from './io';
+import type { TextSink } from './terminal-text';
 import { displayWidth, fitToWidth, terminalSafe } from './terminal-text';
 
 export const DEFAULT_WATCH_INTERVAL_MS = 1_000;

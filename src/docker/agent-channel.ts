@@ -5,7 +5,12 @@ import {
   CpuFigures,
   EXECUTION_LOG_FILE,
   formatReloadSignal,
+  formatReloadSignalV2,
   isRecord,
+  MAX_OUTCOME_BYTES,
+  MAX_OUTCOME_STEP_LINES,
+  outcomeFile,
+  parseCurrentValue,
   isReloadId,
   LOGS_DIR,
   MAX_CURRENT_BYTES,
@@ -23,6 +28,7 @@ import {
 import { hasControlCharacter, stripControlCharacters } from '../shared/control-chars';
 import { DockerAdapterError } from './errors';
 import type { DockerAdapter } from './types';
+import type { AgentProgramRef, TraceSummary } from '../shared/injection-types';
 
 export const TRACE_POLL_INITIAL_MS = 25;
 export const TRACE_POLL_MAX_MS = 500;
@@ -79,7 +85,25 @@ export interface ReadTraceOptions {
   maxLines?: number;
 }
 
+/** Protocol v2: the reload's whole answer, bounded and checked where it enters the injector. */
+export interface AgentOutcomeRead {
+  final: TraceLine;
+  lines: TraceLine[];
+  truncated: boolean;
+  replaced: AgentProgramRef | null;
+  switched: boolean;
+  current: (AgentProgramRef & { sequence: number | null }) | null;
+  restore?: TraceSummary['restore'];
+}
+
+/** v2: before the first read of an outcome, the agent gets this long to answer (most answer well within it). */
+export const OUTCOME_FIRST_READ_MS = 40;
+
 export interface AgentChannel {
+  /** v2: the sealed file and the v2 signal naming it, in one archive (one Docker call). */
+  sendV2(containerId: string, reloadId: string, sealed: Buffer): Promise<void>;
+  /** v2: polls `.outcome-<R>.json` (one archive read per poll) until it is there; null when the timeout passes. */
+  readOutcome(containerId: string, reloadId: string, options: ReadTraceOptions): Promise<AgentOutcomeRead | null>;
   snapshot(containerId: string): Promise<AgentSnapshot>;
   stage(containerId: string, reloadId: string, program: Buffer | null): Promise<void>;
   reload(containerId: string, reloadId: string, hasProgram: boolean): Promise<void>;
@@ -212,6 +236,57 @@ export function parseTraceChunk(bytes: Buffer, start: number, reloadId: string):
   return { lines, next: cursor };
 }
 
+const RESTORE_OUTCOMES = new Set(['restored', 'nothing-to-undo', 'superseded', 'no-record']);
+
+function programRefOf(value: unknown): AgentProgramRef | null | undefined {
+  if (value === null) return null;
+  if (!isRecord(value)) return undefined;
+  const str = (v: unknown, bound: number) => (v === null ? null : typeof v === 'string' && v.length <= bound && !hasControlCharacter(v) ? v : undefined);
+  const programId = str(value.programId, MAX_TRACE_PROGRAM_ID_CHARS);
+  const reloadId = value.reloadId === null ? null : typeof value.reloadId === 'string' && isReloadId(value.reloadId) ? value.reloadId : undefined;
+  const sha256 = value.sha256 === null ? null : typeof value.sha256 === 'string' && /^[0-9a-f]{64}$/.test(value.sha256) ? value.sha256 : undefined;
+  if (programId === undefined || reloadId === undefined || sha256 === undefined) return undefined;
+  return { programId, reloadId, sha256 };
+}
+
+/**
+ * An outcome file as the agent wrote it, checked like its trace lines (toTraceLine): an agent is not trusted, so a
+ * file that is not a well-formed answer for this reload is ARCHIVE_MALFORMED and nothing of it is used.
+ */
+export function parseOutcome(bytes: Buffer, reloadId: string): AgentOutcomeRead {
+  const malformed = (why: string) => new DockerAdapterError('ARCHIVE_MALFORMED', `the agent's outcome of ${reloadId} is not a protocol-v2 answer: ${why}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw malformed('not JSON');
+  }
+  if (!isRecord(value) || value.v !== 2 || value.reloadId !== reloadId) throw malformed('wrong version or reload id');
+  const final = toTraceLine(value.final);
+  if (!final || final.final !== true || final.injectionId !== reloadId) throw malformed('no final line of this reload');
+  const rawLines = Array.isArray(value.lines) ? value.lines.slice(0, MAX_OUTCOME_STEP_LINES) : [];
+  const lines = rawLines.map(toTraceLine).filter((l): l is TraceLine => l !== null && l.injectionId === reloadId && l.final !== true);
+  const replaced = programRefOf(value.replaced ?? null);
+  if (replaced === undefined) throw malformed('replaced is not a program reference');
+  let current: AgentOutcomeRead['current'] = null;
+  if (value.current !== null && value.current !== undefined) {
+    const parsed = parseCurrentValue(value.current);
+    const ref = parsed ? programRefOf(parsed) : undefined;
+    if (!parsed || !ref) throw malformed('current is not a CURRENT record');
+    current = { ...ref, sequence: parsed.sequence ?? null };
+  }
+  const restore = typeof value.restore === 'string' && RESTORE_OUTCOMES.has(value.restore) ? (value.restore as AgentOutcomeRead['restore']) : undefined;
+  return {
+    final,
+    lines,
+    truncated: value.linesTruncated === true || (Array.isArray(value.lines) && value.lines.length > MAX_OUTCOME_STEP_LINES),
+    replaced,
+    switched: value.switched === true,
+    current,
+    ...(restore ? { restore } : {}),
+  };
+}
+
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
@@ -233,6 +308,50 @@ export function createAgentChannel(adapter: DockerAdapter): AgentChannel {
   };
 
   return {
+    async sendV2(containerId, reloadId, sealed) {
+      assertReloadId(reloadId);
+      if (sealed.length > MAX_PROGRAM_BYTES) throw new DockerAdapterError('INVALID_ARGUMENT', `program of ${sealed.length} bytes is over ${MAX_PROGRAM_BYTES}`);
+      // The program first, then the signal: the engine writes the entries in order, so the signal never names a
+      // file that is not there yet (the agent still verifies every byte it reads).
+      await adapter.writeFiles(containerId, PROGRAMS_DIR, [
+        { name: stagedProgramFile(reloadId), content: sealed, mode: 0o644 },
+        { name: RELOAD_SIGNAL_FILE, content: Buffer.from(formatReloadSignalV2(reloadId)), mode: 0o644 },
+      ]);
+    },
+
+    async readOutcome(containerId, reloadId, options) {
+      assertReloadId(reloadId);
+      const started = Date.now();
+      let lastStateCheck = started;
+      let wait = Math.min(OUTCOME_FIRST_READ_MS, options.timeoutMs);
+      let interval = TRACE_POLL_INITIAL_MS;
+      const read = async () => {
+        const file = await adapter.readFile(containerId, `${PROGRAMS_DIR}/${outcomeFile(reloadId)}`, MAX_OUTCOME_BYTES);
+        return file.found ? parseOutcome(file.content, reloadId) : null;
+      };
+      for (;;) {
+        await sleep(wait, options.signal);
+        if (options.signal?.aborted) throw new DockerAdapterError('ABORTED', `reading the outcome of ${reloadId} was cancelled`);
+        const outcome = await read();
+        options.onPoll?.(outcome ? 1 : 0);
+        if (outcome) return outcome;
+        const now = Date.now();
+        if (now - lastStateCheck >= CONTAINER_CHECK_INTERVAL_MS) {
+          lastStateCheck = now;
+          const state = await adapter.containerState(containerId);
+          if (!state.running) {
+            const last = await read(); // the agent may have answered just before it stopped
+            if (last) return last;
+            throw new DockerAdapterError('CONTAINER_NOT_RUNNING', `container ${containerId} stopped (${state.status}) before reload ${reloadId} finished`);
+          }
+        }
+        const left = options.timeoutMs - (now - started);
+        if (left <= 0) return null;
+        wait = Math.min(interval, left);
+        interval = Math.min(TRACE_POLL_MAX_MS, Math.round(interval * TRACE_POLL_GROWTH));
+      }
+    },
+
     async snapshot(containerId) {
       const state = await adapter.containerState(containerId);
       if (!state.running) throw new DockerAdapterError('CONTAINER_NOT_RUNNING', `container ${containerId} is ${state.status}`);

@@ -28,3 +28,54 @@ export function sortClaims(refs: readonly AgentRef[], identity: AgentIdentity): 
   for (const ref of refs) (ref.containerName === canonicalAgentContainerName(ref.agentId) ? agents : ignored).push(ref);
   return { agents, ignored };
 }
+
+/** Ids one shared lookup asks for at most (the adapter's MAX_SELECTOR_IDS is higher). */
+export const MAX_LOOKUP_BATCH = 1_000;
+/**
+ * Fewer queued ids than this are looked up one by one, in parallel: the engine filters a single id itself, while a
+ * list of many ids is a list of every agent on the engine, worth it only when it answers many lookups.
+ */
+export const MIN_SHARED_LOOKUP = 16;
+
+type LookupWaiter = { resolve: (refs: AgentRef[]) => void; reject: (err: unknown) => void };
+
+/**
+ * Lookups of single agents that arrive together share one list call. The first one asks at once; those that arrive
+ * while a list is in flight wait for the next, which asks for every id queued meanwhile (at most `maxBatch` per
+ * call). An answer is never older than its question: the list that answers it started after it was asked. One agent
+ * at a time costs one call, as before; a wave of N concurrent children costs a few instead of N.
+ */
+export function batchedAgentLookup(list: (agentIds: string[]) => Promise<AgentRef[]>, maxBatch = MAX_LOOKUP_BATCH): (agentId: string) => Promise<AgentRef[]> {
+  const queue = new Map<string, LookupWaiter[]>();
+  let draining = false;
+  const drain = async () => {
+    draining = true;
+    try {
+      while (queue.size > 0) {
+        const batch = [...queue.entries()].slice(0, maxBatch);
+        for (const [id] of batch) queue.delete(id);
+        const answer = (waiters: LookupWaiter[], refs: AgentRef[]) => waiters.forEach((w) => w.resolve(refs));
+        const fail = (waiters: LookupWaiter[], err: unknown) => waiters.forEach((w) => w.reject(err));
+        if (batch.length < MIN_SHARED_LOOKUP) {
+          await Promise.all(batch.map(([id, waiters]) => list([id]).then((refs) => answer(waiters, refs), (err: unknown) => fail(waiters, err))));
+          continue;
+        }
+        try {
+          const refs = await list(batch.map(([id]) => id));
+          for (const [id, waiters] of batch) answer(waiters, refs.filter((r) => r.agentId === id));
+        } catch (err) {
+          for (const [, waiters] of batch) fail(waiters, err);
+        }
+      }
+    } finally {
+      draining = false;
+    }
+  };
+  return (agentId) =>
+    new Promise<AgentRef[]>((resolve, reject) => {
+      const waiters = queue.get(agentId);
+      if (waiters) waiters.push({ resolve, reject });
+      else queue.set(agentId, [{ resolve, reject }]);
+      if (!draining) void drain();
+    });
+}

@@ -4,11 +4,11 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import Docker from 'dockerode';
-import { AGENT_NAME_PATTERN, LABEL_AGENT_ID, LABEL_GROUP, LABEL_ROLE, LABEL_ROLE_AGENT } from '../agent/protocol';
+import { AGENT_NAME_PATTERN, LABEL_AGENT_ID, LABEL_GROUP, LABEL_PROTOCOL, LABEL_ROLE, LABEL_ROLE_AGENT } from '../agent/protocol';
 import { DockerAdapterError, isDockerAdapterError } from './errors';
 import { LABEL_RUNTIME } from './drivers/runtime-driver';
-import { extractSingleFile, packSingleFile } from './tar-archive';
-import type { AgentRef, AgentSelector, ContainerState, DockerAdapter, ExecOptions, ExecResult, FileRead, FileStat } from './types';
+import { extractSingleFile, packFiles, packSingleFile } from './tar-archive';
+import type { AgentRef, AgentSelector, ContainerState, DockerAdapter, ExecOptions, ExecResult, FileRead, FileStat, FileToWrite } from './types';
 
 /** Every single Docker API call (not exec's run time, which has its own timeout) ends by this. */
 export const DEFAULT_CALL_TIMEOUT_MS = 15_000;
@@ -96,6 +96,7 @@ function toAgentRef(summary: ContainerSummary): AgentRef | null {
     group: group && AGENT_NAME_PATTERN.test(group) ? group : null,
     running: summary.State === 'running',
     ...(labels[LABEL_RUNTIME] !== undefined ? { runtime: labels[LABEL_RUNTIME] } : {}),
+    ...(labels[LABEL_PROTOCOL] !== undefined ? { protocol: labels[LABEL_PROTOCOL] } : {}),
   };
 }
 
@@ -167,6 +168,7 @@ export class DockerodeAdapter implements DockerAdapter {
         status: info.State.Status,
         health: health === 'healthy' || health === 'unhealthy' || health === 'starting' ? health : 'none',
         ...(info.Config?.Labels?.[LABEL_RUNTIME] !== undefined ? { runtime: info.Config.Labels[LABEL_RUNTIME] } : {}),
+        ...(info.Config?.Labels?.[LABEL_PROTOCOL] !== undefined ? { protocol: info.Config.Labels[LABEL_PROTOCOL] } : {}),
       };
     } catch (err) {
       throw classifyDockerError(err, 'inspect', containerId);
@@ -241,14 +243,21 @@ export class DockerodeAdapter implements DockerAdapter {
 
   async writeFile(containerId: string, filePath: string, content: Buffer, mode = 0o644): Promise<void> {
     assertContainerPath(filePath);
-    const archive = await packSingleFile(path.posix.basename(filePath), content, mode, AGENT_FILE_OWNER);
+    await this.putArchive(containerId, path.posix.dirname(filePath), await packSingleFile(path.posix.basename(filePath), content, mode, AGENT_FILE_OWNER), `write ${filePath}`);
+  }
+
+  async writeFiles(containerId: string, dir: string, files: readonly FileToWrite[]): Promise<void> {
+    assertContainerPath(dir);
+    if (files.length === 0) return;
+    await this.putArchive(containerId, dir, await packFiles(files, AGENT_FILE_OWNER), `write ${files.map((f) => f.name).join(', ')} into ${dir}`);
+  }
+
+  private async putArchive(containerId: string, dir: string, archive: Buffer, what: string): Promise<void> {
     try {
-      const response: unknown = await this.docker
-        .getContainer(containerId)
-        .putArchive(archive, { path: path.posix.dirname(filePath), abortSignal: this.signal() });
+      const response: unknown = await this.docker.getContainer(containerId).putArchive(archive, { path: dir, abortSignal: this.signal() });
       if (response instanceof Readable) response.resume();
     } catch (err) {
-      throw classifyDockerError(err, `write ${filePath}`, containerId);
+      throw classifyDockerError(err, what, containerId);
     }
   }
 

@@ -115,6 +115,13 @@ export function createHostPathAdapter(inner: DockerAdapter, options: HostPathOpt
       }
     },
 
+    async writeFiles(containerId, dir, files): Promise<void> {
+      // One by one, in order, each whole under a temporary name: the signal lands after the program it names.
+      const mounted = await hostFile(containerId, `${dir}/x`);
+      if (!mounted) return inner.writeFiles(containerId, dir, files);
+      for (const f of files) await this.writeFile(containerId, `${dir}/${f.name}`, f.content, f.mode);
+    },
+
     async writeFile(containerId, containerPath, content, mode = 0o644): Promise<void> {
       const file = await hostFile(containerId, containerPath);
       if (!file) return inner.writeFile(containerId, containerPath, content, mode);

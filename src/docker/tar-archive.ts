@@ -8,8 +8,16 @@ export const ARCHIVE_OVERHEAD_BYTES = 64 * 1024;
 export const MAX_ENTRY_NAME_CHARS = 255;
 
 export async function packSingleFile(name: string, content: Buffer, mode = 0o644, owner = { uid: 0, gid: 0 }): Promise<Buffer> {
-  if (!isPlainEntryName(name)) throw new DockerAdapterError('INVALID_ARGUMENT', `tar entry name ${JSON.stringify(name)} must be a plain file name`);
-  return packEntries([{ header: { name, size: content.length, mode, uid: owner.uid, gid: owner.gid, mtime: new Date(), type: 'file' }, content }]);
+  return packFiles([{ name, content, mode }], owner);
+}
+
+/** Plain files, in this order, into one archive: an extractor writes them one after the other. */
+export async function packFiles(files: readonly { name: string; content: Buffer; mode?: number }[], owner = { uid: 0, gid: 0 }): Promise<Buffer> {
+  const mtime = new Date();
+  for (const f of files) {
+    if (!isPlainEntryName(f.name)) throw new DockerAdapterError('INVALID_ARGUMENT', `tar entry name ${JSON.stringify(f.name)} must be a plain file name`);
+  }
+  return packEntries(files.map((f) => ({ header: { name: f.name, size: f.content.length, mode: f.mode ?? 0o644, uid: owner.uid, gid: owner.gid, mtime, type: 'file' }, content: f.content })));
 }
 
 export interface TarEntry {

@@ -8,6 +8,8 @@ export interface AgentRef {
   running: boolean;
   /** The container's dreamnet.runtime label as written (absent: the reference agent); drivers/runtime-drivers.ts reads it. */
   runtime?: string;
+  /** The container's dreamnet.protocol label as written (absent: v1 only); negotiateProtocol reads it. */
+  protocol?: string;
 }
 
 export interface ExecResult {
@@ -27,6 +29,8 @@ export interface ContainerState {
   health: 'healthy' | 'unhealthy' | 'starting' | 'none';
   /** The container's dreamnet.runtime label as written (absent: the reference agent). */
   runtime?: string;
+  /** The container's dreamnet.protocol label as written (absent: v1 only). */
+  protocol?: string;
 }
 
 export interface AgentSelector {
@@ -46,7 +50,18 @@ export interface DockerAdapter {
   readFile(containerId: string, path: string, maxBytes: number): Promise<FileRead>;
   /** tar pack + putArchive. Not atomic by itself: the agent protocol stages and renames (see agent-channel.ts). */
   writeFile(containerId: string, path: string, content: Buffer, mode?: number): Promise<void>;
+  /**
+   * Several files into one directory with one putArchive, written in the order given (protocol v2: the staged program,
+   * then the reload signal that names it). Each name is a plain file name.
+   */
+  writeFiles(containerId: string, dir: string, files: readonly FileToWrite[]): Promise<void>;
   exec(containerId: string, argv: string[], options: ExecOptions): Promise<ExecResult>;
+}
+
+export interface FileToWrite {
+  name: string;
+  content: Buffer;
+  mode?: number;
 }
 
 export interface ExecOptions {

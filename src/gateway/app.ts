@@ -1,4 +1,5 @@
 // The gateway's Express app: validates, talks to Temporal, maps errors. Exported for tests; `listen` lives in main.ts.
+import type { Tracer } from '@opentelemetry/api';
 import express, { Express } from 'express';
 import type { ApiTokenGrant } from '../shared/api-tokens';
 import type { Logger } from '../shared/logger';
@@ -11,6 +12,7 @@ import type { GatewayMetrics } from './metrics';
 import type { ProgramChecker } from './program-check';
 import { DEFAULT_RATE_LIMITS, rateLimit, RateLimits } from './rate-limit';
 import { requestContext } from './request-log';
+import { requestSpans } from './request-span';
 import { compileRoutes } from './routes/compile';
 import { historyRoutes } from './routes/history';
 import { injectionRoutes } from './routes/injections';
@@ -41,6 +43,8 @@ export interface GatewayDeps {
   maxWaitSeconds?: number;
   /** Dev mode: answer only Host loopback-name:port (DNS rebinding); the port is read per request (known after listen). */
   loopbackHostPort?: () => number;
+  /** OpenTelemetry (src/telemetry/tracing.ts): a server span per request; absent, no tracing code runs per request. */
+  tracer?: Tracer;
 }
 
 export function createApp(deps: GatewayDeps): Express {
@@ -50,6 +54,7 @@ export function createApp(deps: GatewayDeps): Express {
   // Requests come straight from clients (no proxy is trusted): req.ip is the socket's address.
   app.set('trust proxy', false);
 
+  if (deps.tracer) app.use(requestSpans(deps.tracer));
   app.use(requestContext(deps.logger, deps.metrics));
   if (deps.loopbackHostPort) app.use(loopbackHostOnly(deps.loopbackHostPort));
 

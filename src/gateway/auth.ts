@@ -5,8 +5,6 @@ import { ApiTokenGrant, grantCovers, Scope, ScopeGrant } from '../shared/api-tok
 import { ApiError } from './errors';
 
 const PRINCIPAL_DIGEST_CHARS = 16;
-/** Principal of a request that has not (yet) authenticated, e.g. in the access log of a 401. */
-export const UNAUTHENTICATED_PRINCIPAL = '-';
 
 /**
  * Index of the accepted digest the presented token matches, or -1. Compares SHA-256 digests against every candidate,
@@ -28,12 +26,6 @@ export function tokenMatches(presented: string, accepted: readonly Buffer[]): bo
 /** A stable, non-secret name for a token: a prefix of its SHA-256, so logs and workflow inputs never hold the token. */
 export function tokenPrincipal(token: string): string {
   return `token:${createHash('sha256').update(token).digest('hex').slice(0, PRINCIPAL_DIGEST_CHARS)}`;
-}
-
-/** Who made the request, as the auth middleware established it. */
-export function principalOf(res: Response): string {
-  const principal: unknown = res.locals.principal;
-  return typeof principal === 'string' ? principal : UNAUTHENTICATED_PRINCIPAL;
 }
 
 function grantOf(res: Response): ApiTokenGrant {

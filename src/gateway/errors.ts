@@ -2,7 +2,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from '../shared/logger';
 import { API_ERRORS, ApiErrorCode, ApiErrorStatus } from './error-codes';
-import { requestLogger } from './request-log';
+import { requestLogger } from './request-locals';
 
 /** Causes followed when an error is logged; a longer chain is cut (a cycle would otherwise never end). */
 export const MAX_LOGGED_CAUSE_DEPTH = 8;

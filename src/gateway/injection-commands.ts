@@ -9,7 +9,7 @@ import { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUp
 import { swarmDetails, swarmSummary } from '../shared/ui-summaries';
 import { swarmInjectionWorkflow } from '../../workflows/swarm-injection';
 import { ApiError } from './errors';
-import type { InjectionServiceDeps, InjectionTarget, StartedInjection, StartInjectionRequest, SteerGuard, WaitSlot } from './injection-service';
+import type { InjectionServiceDeps, InjectionTarget, StartedInjection, StartInjectionRequest, SteerGuard, WaitSlot } from './injection-api';
 import type { GatewayMetrics } from './metrics';
 import { describeInjection, withWorker } from './temporal-calls';
 

@@ -8,7 +8,7 @@ import { childWorkflowId } from '../shared/injection-types';
 import { INJECTION_STATUS } from '../shared/search-attributes';
 import { progressQuery } from '../contracts/messages';
 import { swarmInjectionWorkflow } from '../../workflows/swarm-injection';
-import type { InjectionService } from './injection-service';
+import type { InjectionService } from './injection-api';
 import { describeInjection, isNotFound, withWorker, workflowState } from './temporal-calls';
 
 export type InjectionViews = Pick<InjectionService, 'view' | 'agentResult'>;

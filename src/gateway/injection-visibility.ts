@@ -5,7 +5,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { AgentInjectionResult } from '../shared/injection-types';
 import { AGENT_ID, INJECTION_ID, INJECTION_STATUS } from '../shared/search-attributes';
-import type { AgentHistoryEntry, InjectionService, InjectionSummary } from './injection-service';
+import type { AgentHistoryEntry, InjectionService, InjectionSummary } from './injection-api';
 import { badPageToken, PageTokenSealer } from './page-token';
 import { AGENT_WORKFLOW_TYPE, isInvalidArgument, SWARM_WORKFLOW_TYPE, WorkflowState, workflowStateOfEnum } from './temporal-calls';
 

@@ -1,6 +1,6 @@
 // A token bucket per caller (its token's principal), one set of buckets per class of route: mutating, compile, read.
 import type { RequestHandler } from 'express';
-import { principalOf, UNAUTHENTICATED_PRINCIPAL } from './auth';
+import { principalOf, UNAUTHENTICATED_PRINCIPAL } from './request-locals';
 import { ApiError } from './errors';
 
 export interface RateLimitOptions {

@@ -68,6 +68,21 @@ export interface TraceSummary {
   final: TraceLineRecord | null;
   /** True when lines were dropped to keep the result under MAX_TRACE_LINES_IN_RESULT / MAX_TRACE_BYTES_IN_RESULT. */
   truncated: boolean;
+  /** Protocol v2 (absent for v1, whose snapshot says it): what the reload replaced, as the agent answered. */
+  replaced?: AgentProgramRef | null;
+  /** Protocol v2: whether the reload changed what the agent runs (false: refused, or a restore with nothing to do). */
+  switched?: boolean;
+  /** Protocol v2: what the agent runs after the reload, from the same answer. */
+  current?: (AgentProgramRef & { sequence: number | null }) | null;
+  /** Protocol v2, a restore's answer: what the agent found. */
+  restore?: 'restored' | 'nothing-to-undo' | 'superseded' | 'no-record';
+}
+
+/** A program as an agent names it: its id, the reload that put it there, its body's sha256. */
+export interface AgentProgramRef {
+  programId: string | null;
+  reloadId: string | null;
+  sha256: string | null;
 }
 
 /** One trace line as the agent wrote it (docs/agent-protocol.md), kept as parsed JSON. */

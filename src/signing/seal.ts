@@ -1,6 +1,7 @@
 // Sealing: a program body (or a clear) bound to one target, reload, expiry and sequence, signed by a ProgramSigner.
 import { decodeBody } from '../bytecode/body-codec';
 import { ContainerParts, encodeContainer, ProgramTarget, readContainer, sha256Hex, signedMessageOf, SIGNATURE_BYTES } from '../bytecode/format';
+import { ROLLBACK_SUFFIX } from '../agent/protocol';
 import { SigningError } from './errors';
 import type { TrustedKeys } from './keys';
 import type { ProgramSigner } from './signer';
@@ -65,6 +66,19 @@ export async function sealClear(envelope: SealEnvelope, signer: ProgramSigner): 
   return signParts({ kind: 'clear', flags: 0, envelope: { keyId: signer.keyId, programId: null, ...envelope, bodySha256: sha256Hex(body) }, body }, signer);
 }
 
+/**
+ * A signed "put back what reload R replaced" (agent protocol v2) for the reload `<R>.rollback`: the agent restores
+ * its own record of what R replaced, only while it still runs R's program (a compare-and-swap done by the agent).
+ */
+export async function sealRestore(envelope: SealEnvelope, signer: ProgramSigner): Promise<Buffer> {
+  checkEnvelope(envelope);
+  if (!envelope.reloadId.endsWith(ROLLBACK_SUFFIX) || envelope.reloadId.length === ROLLBACK_SUFFIX.length) {
+    throw new SigningError('SIGNING_BAD_ENVELOPE', `a restore is sealed for a rollback reload (<R>${ROLLBACK_SUFFIX}), not ${JSON.stringify(envelope.reloadId.slice(0, 80))}`);
+  }
+  const body = Buffer.alloc(0);
+  return signParts({ kind: 'restore', flags: 0, envelope: { keyId: signer.keyId, programId: null, ...envelope, bodySha256: sha256Hex(body) }, body }, signer);
+}
+
 /** Seals the compiler's unsigned output (what compileProgram records) for one target; a dry run's is refused. */
 export async function sealCompiled(unsigned: Buffer, envelope: SealEnvelope, signer: ProgramSigner): Promise<Buffer> {
   const container = readContainer(unsigned);
@@ -88,5 +102,6 @@ export async function resealVerified(signed: Buffer, trustedKeys: TrustedKeys, e
     const detail = err instanceof Error ? err.message : String(err);
     throw new SigningError('SIGNING_UNVERIFIED_BODY', `the program to restore does not verify against the trusted keys, so it is not re-sealed: ${detail}`, { cause: err });
   }
+  if (container.kind === 'restore') throw new SigningError('SIGNING_UNVERIFIED_BODY', 'a restore names no program to re-seal');
   return container.kind === 'clear' ? sealClear(envelope, signer) : sealProgram(container.body, envelope, signer);
 }

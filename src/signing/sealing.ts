@@ -1,7 +1,7 @@
 // The injector's sealing step, as the Docker activities call it: one agent, one reload, one sequence, one expiry.
 import { readContainer } from '../bytecode/format';
 import type { TrustedKeys } from './keys';
-import { sealClear, sealCompiled, SealEnvelope, resealVerified } from './seal';
+import { sealClear, sealCompiled, SealEnvelope, resealVerified, sealRestore } from './seal';
 import { sequenceFor, timestampBase } from './sequence';
 import type { ProgramSigner } from './signer';
 
@@ -62,4 +62,11 @@ export async function sealForRollback(sealing: ProgramSealing, input: AgentReloa
   const envelope = envelopeFor(sealing, input, 'rollback');
   const bytes = input.previous ? await resealVerified(input.previous, sealing.trustedKeys, envelope, sealing.signer) : await sealClear(envelope, sealing.signer);
   return { bytes, sequence: envelope.sequence, notAfterMs: envelope.notAfterMs, programId: readContainer(bytes).envelope.programId };
+}
+
+/** A protocol-v2 rollback (sequence 2B+1): a signed restore; the agent puts back its own record of what R replaced. */
+export async function sealForRestore(sealing: ProgramSealing, input: AgentReload): Promise<SealedForAgent> {
+  const envelope = envelopeFor(sealing, input, 'rollback');
+  const bytes = await sealRestore(envelope, sealing.signer);
+  return { bytes, sequence: envelope.sequence, notAfterMs: envelope.notAfterMs, programId: null };
 }

@@ -6,6 +6,7 @@ import { createDockerActivities, createInjectorActivities, DockerActivityDeps, I
 import { createLeaseActivities } from '../../activities/lease-activities';
 import { createProgramSource } from './program-source';
 import { activityMetricsInterceptor } from '../telemetry/activity-metrics';
+import { Tracing, TRACING_WORKFLOW_INTERCEPTOR_MODULE } from '../telemetry/tracing';
 import { dockerHostTaskQueue, mainTaskQueue } from '../shared/task-queues';
 
 /** Where the worker finds the workflow code: a prebuilt bundle (tests) or the workflows folder (bundled at start-up). */
@@ -18,13 +19,28 @@ export const DEFAULT_WORKFLOWS_PATH = path.resolve(__dirname, '..', '..', 'workf
 /** Workflow interceptors bundled with the workflow code (the SDK reads them from the bundle, not the worker options). */
 export const WORKFLOW_INTERCEPTOR_MODULES: readonly string[] = [path.resolve(__dirname, '..', '..', 'workflows', 'interceptors', 'outcome-metrics')];
 
-/** Bundles the workflows with the injector's workflow interceptors: the one way a bundle is made (worker and tests). */
-export async function bundleInjectorWorkflows(workflowsPath: string, logger: Parameters<typeof bundleWorkflowCode>[0]['logger'] = QUIET_BUNDLER_LOGGER): Promise<{ code: string }> {
-  return bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: [...WORKFLOW_INTERCEPTOR_MODULES], logger });
+/**
+ * Bundles the workflows with the injector's workflow interceptors: the one way a bundle is made (worker and tests).
+ * `tracing`: also bundle OpenTelemetry's workflow interceptors (spans per workflow, child, activity and timer, sent out
+ * through the worker's sink); without it the bundle holds no tracing code at all.
+ */
+export async function bundleInjectorWorkflows(
+  workflowsPath: string,
+  logger: Parameters<typeof bundleWorkflowCode>[0]['logger'] = QUIET_BUNDLER_LOGGER,
+  options: { tracing?: boolean } = {},
+): Promise<{ code: string }> {
+  const workflowInterceptorModules = [...WORKFLOW_INTERCEPTOR_MODULES, ...(options.tracing ? [TRACING_WORKFLOW_INTERCEPTOR_MODULE] : [])];
+  return bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger });
 }
 
-/** Activity interceptors on every worker: step latency, retries, rollbacks and leases on the SDK's metric meter. */
-const ACTIVITY_INTERCEPTORS = { activity: [activityMetricsInterceptor] };
+/**
+ * Interceptors and sinks on every worker: step latency, retries, rollbacks and leases on the SDK's metric meter; with
+ * tracing, a span per activity attempt (after the metrics, so the span covers only the step) and the workflows' span sink.
+ */
+function workerInterceptorsAndSinks(tracing: Tracing | undefined): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+  if (!tracing) return { interceptors: { activity: [activityMetricsInterceptor] } };
+  return { interceptors: { activity: [activityMetricsInterceptor, ...tracing.activityInterceptors] }, sinks: tracing.workflowSinks };
+}
 
 export interface InjectorWorkersOptions {
   connection: NativeConnection;
@@ -47,6 +63,8 @@ export interface InjectorWorkersOptions {
   deployment?: { deploymentName: string; buildId: string };
   /** Tuning knobs passed through to both workers (slots, pollers, cache size). */
   tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>;
+  /** OpenTelemetry (src/telemetry/tracing.ts); absent: no tracing. A prebuilt bundle must then be built with `tracing` too. */
+  tracing?: Tracing;
 }
 
 export interface InjectorWorkers {
@@ -61,13 +79,14 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
   const workflowOptions =
     'bundlePath' in options.workflows
       ? { workflowBundle: { codePath: options.workflows.bundlePath } }
-      : { workflowBundle: await bundleInjectorWorkflows(options.workflows.workflowsPath) };
+      : { workflowBundle: await bundleInjectorWorkflows(options.workflows.workflowsPath, QUIET_BUNDLER_LOGGER, { tracing: options.tracing !== undefined }) };
   const versioning: Pick<WorkerOptions, 'workerDeploymentOptions'> = options.deployment
     ? { workerDeploymentOptions: { version: { ...options.deployment }, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' } }
     : {};
+  const observability = workerInterceptorsAndSinks(options.tracing);
   const workers: Worker[] = [];
   // Activities that talk to Temporal themselves (program holders, lease shards) share the worker's connection.
-  const client = new Client({ connection: options.connection, namespace: options.namespace });
+  const client = new Client({ connection: options.connection, namespace: options.namespace, ...(options.tracing ? { interceptors: { workflow: options.tracing.clientInterceptors } } : {}) });
   if (options.serveMainQueue !== false) {
     workers.push(
       await Worker.create({
@@ -76,7 +95,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         taskQueue: mainTaskQueue(options.taskQueue),
         ...workflowOptions,
         ...versioning,
-        interceptors: ACTIVITY_INTERCEPTORS,
+        ...observability,
         activities: {
           ...createInjectorActivities({ client, taskQueue: mainTaskQueue(options.taskQueue), ...options.injectorDeps }),
           ...createLeaseActivities({ client, taskQueue: mainTaskQueue(options.taskQueue) }),
@@ -94,7 +113,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         // The per-agent workflows run here too, next to the engine, so their short steps can be local activities.
         ...workflowOptions,
         ...versioning,
-        interceptors: ACTIVITY_INTERCEPTORS,
+        ...observability,
         activities: createDockerActivities({ programs: createProgramSource(client), ...options.dockerDeps }),
         ...options.tuning,
       }),

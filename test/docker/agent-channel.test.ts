@@ -1,6 +1,8 @@
 // The injector's side of the protocol against an in-memory container: trace reading, rotation, timeouts, stops.
+import { formatReloadSignalV2, outcomeFile } from '../../src/agent/protocol';
 import {
   createAgentChannel,
+  parseOutcome,
   MAX_TRACE_OUTCOME_BYTES,
   MAX_TRACE_TEXT_CHARS,
   parseTraceChunk,
@@ -46,6 +48,9 @@ class MemoryContainer implements DockerAdapter {
   async writeFile(_id: string, path: string, content: Buffer) {
     this.files.set(path, Buffer.from(content));
   }
+  async writeFiles(_id: string, dir: string, files: readonly { name: string; content: Buffer }[]) {
+    for (const f of files) this.files.set(`${dir}/${f.name}`, Buffer.from(f.content));
+  }
   async exec() {
     return { stdout: '', stderr: '', exitCode: 0 };
   }
@@ -53,6 +58,57 @@ class MemoryContainer implements DockerAdapter {
 
 const step = (id: string, n: number, status = 'completed') => ({ v: 1, injectionId: id, programId: 'p', step: n, instruction: 'X', status, ts: new Date().toISOString() });
 const final = (id: string, status = 'completed') => ({ v: 1, injectionId: id, programId: 'p', final: true, status, steps: 1, memory: { initialBytes: 1, finalBytes: 1, peakBytes: 1 }, cpu: { userMs: 0, systemMs: 0 }, durationMs: 1, ts: new Date().toISOString() });
+
+const finalLine = (reloadId: string, extra: object = {}) => ({ v: 1, injectionId: reloadId, programId: 'p', final: true, status: 'completed', steps: 1, ts: '2026-12-02T00:00:00Z', ...extra });
+const answer = (reloadId: string, extra: object = {}) =>
+  Buffer.from(JSON.stringify({ v: 2, reloadId, final: finalLine(reloadId), lines: [], linesTruncated: false, replaced: null, switched: true, current: null, ...extra }));
+
+describe('agent channel, protocol v2', () => {
+  test('sendV2 writes the staged program first and the v2 signal after it, in one call', async () => {
+    const container = new MemoryContainer();
+    const order: string[] = [];
+    container.writeFiles = async (_id, dir, files) => {
+      for (const f of files) {
+        order.push(f.name);
+        container.files.set(`${dir}/${f.name}`, f.content);
+      }
+    };
+    await createAgentChannel(container).sendV2('c', 'inj-1', Buffer.from('sealed'));
+    expect(order).toEqual(['.staged-inj-1.bc', 'RELOAD_SIGNAL']);
+    expect(container.files.get('/app/injected-programs/RELOAD_SIGNAL')?.toString()).toBe(formatReloadSignalV2('inj-1'));
+  });
+
+  test('readOutcome polls until the answer is there, then returns it checked', async () => {
+    const container = new MemoryContainer();
+    const channel = createAgentChannel(container);
+    setTimeout(() => container.files.set(`/app/injected-programs/${outcomeFile('inj-2')}`, answer('inj-2', { replaced: { programId: 'old', reloadId: 'inj-1', sha256: null } })), 150);
+    const outcome = await channel.readOutcome('c', 'inj-2', { timeoutMs: 5_000 });
+    expect(outcome).toMatchObject({ final: { status: 'completed', injectionId: 'inj-2' }, replaced: { programId: 'old' }, switched: true });
+    expect(container.reads).toBeGreaterThan(1);
+  });
+
+  test('readOutcome gives null at its timeout, and CONTAINER_NOT_RUNNING for a stopped container', async () => {
+    const container = new MemoryContainer();
+    const channel = createAgentChannel(container);
+    expect(await channel.readOutcome('c', 'inj-3', { timeoutMs: 300 })).toBeNull();
+    container.running = false;
+    await expect(channel.readOutcome('c', 'inj-3', { timeoutMs: 5_000 })).rejects.toMatchObject({ code: 'CONTAINER_NOT_RUNNING' });
+  });
+
+  test('a hostile answer is refused whole, or bounded where it enters the injector', () => {
+    expect(() => parseOutcome(Buffer.from('not json'), 'inj-4')).toThrow(/not JSON/);
+    expect(() => parseOutcome(answer('inj-other'), 'inj-4')).toThrow(/reload id/);
+    expect(() => parseOutcome(answer('inj-4', { final: finalLine('inj-other') }), 'inj-4')).toThrow(/no final line/);
+    expect(() => parseOutcome(answer('inj-4', { replaced: { programId: 'x'.repeat(500), reloadId: 'a', sha256: null } }), 'inj-4')).toThrow(/replaced/);
+    const step = (i: number, instruction: string) => ({ v: 1, injectionId: 'inj-4', programId: 'p', step: i, instruction, status: 'completed', ts: '2026-12-02T00:00:00Z' });
+    const many = Array.from({ length: 500 }, (_, i) => step(i, `\u001b[31m${'i'.repeat(1_000)}`));
+    const bounded = parseOutcome(answer('inj-4', { lines: [...many, step(1, 'other'), { ...step(2, 'foreign'), injectionId: 'inj-x' }] }), 'inj-4');
+    expect(bounded.lines).toHaveLength(200);
+    expect(bounded.truncated).toBe(true);
+    expect(bounded.lines[0].instruction?.length).toBeLessThanOrEqual(MAX_TRACE_TEXT_CHARS);
+    expect(bounded.lines[0].instruction).not.toContain('\u001b');
+  });
+});
 
 describe('agent channel', () => {
   test('stage and reload write the staged program and a v1 signal naming it', async () => {

@@ -1,5 +1,5 @@
 // The agent runtime in-process, on temp directories: the reload protocol, verification, traces, supersede, rotation, restart.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadAgentConfig } from '../../src/agent/agent-config';
@@ -9,8 +9,11 @@ import {
   AgentTraceLine,
   CURRENT_FILE,
   EXECUTION_LOG_FILE,
+  AgentOutcome,
   formatReloadSignal,
+  formatReloadSignalV2,
   MAX_TRACE_LINE_BYTES,
+  outcomeFile,
   parseCurrent,
   PROGRAM_FILE,
   RELOAD_SIGNAL_FILE,
@@ -21,7 +24,7 @@ import { registerReferenceHandlers } from '../../src/agent/reference-handlers';
 import { serializeTraceLine } from '../../src/agent/trace-writer';
 import { formatSigningKey, formatTrustedKey } from '../../src/signing/keys';
 import { buildBody, ms, percent, REDUCE_15, TestDirective, text, withBadSignature } from '../support/programs';
-import { sealBody, sealTestClear, TestSeal, testSigningKey, trustedKeysOf } from '../support/signing';
+import { sealBody, sealTestClear, sealTestRestore, TestSeal, testSigningKey, trustedKeysOf } from '../support/signing';
 
 interface Dirs {
   root: string;
@@ -347,3 +350,90 @@ describe('agent runtime, in-process', () => {
   });
 });
 
+/** Protocol v2: the staged file and the signal in one write, then the reload's answer from .outcome-<R>.json. */
+async function injectV2(agent: AgentRuntime, reloadId: string, program: Buffer): Promise<AgentOutcome> {
+  writeFileSync(path.join(dirs.programs, stagedProgramFile(reloadId)), program);
+  writeFileSync(path.join(dirs.programs, RELOAD_SIGNAL_FILE), formatReloadSignalV2(reloadId));
+  await agent.checkNow();
+  await agent.idle();
+  return JSON.parse(readFileSync(path.join(dirs.programs, outcomeFile(reloadId)), 'utf8')) as AgentOutcome;
+}
+
+const restoreFor = (reloadId: string) => sealTestRestore({ key, agentId: AGENT_ID, reloadId: `${reloadId}.rollback` });
+
+describe('agent runtime, protocol v2', () => {
+  test('one outcome file answers a reload: its final line, its step lines, what it replaced and what runs now', async () => {
+    const agent = startRuntime();
+    agent.start();
+    const first = await injectV2(agent, 'inj-a', await sealed('inj-a', 'prog-a', [REDUCE_15]));
+    expect(first).toMatchObject({ v: 2, reloadId: 'inj-a', switched: true, replaced: null, final: { status: 'completed', programId: 'prog-a' }, current: { programId: 'prog-a', reloadId: 'inj-a' } });
+    expect(first.lines.map((l) => `${l.step}:${l.status}`)).toEqual(['1:executing', '1:completed']);
+    const second = await injectV2(agent, 'inj-b', await sealed('inj-b', 'prog-b', [REDUCE_15]));
+    expect(second).toMatchObject({ switched: true, replaced: { programId: 'prog-a', reloadId: 'inj-a' }, current: { programId: 'prog-b', reloadId: 'inj-b' } });
+    const refused = await injectV2(agent, 'inj-c', withBadSignature(await sealed('inj-c', 'prog-c', [REDUCE_15])));
+    expect(refused).toMatchObject({ switched: false, replaced: null, final: { status: 'error', error: { code: 'BC_BAD_SIGNATURE' } }, current: { programId: 'prog-b' } });
+    // v1 readers lose nothing: the same lines are in the log.
+    expect(linesOf('inj-b').filter((l) => 'final' in l)).toHaveLength(1);
+  });
+
+  test('a restore puts back what the reload replaced from the agent\'s own record, and runs it again', async () => {
+    const agent = startRuntime();
+    agent.start();
+    const old = await sealed('inj-old', 'prog-old', [REDUCE_15]);
+    await injectV2(agent, 'inj-old', old);
+    await injectV2(agent, 'inj-new', await sealed('inj-new', 'prog-new', [REDUCE_15]));
+    const restored = await injectV2(agent, 'inj-new.rollback', await restoreFor('inj-new'));
+    expect(restored).toMatchObject({ restore: 'restored', switched: true, replaced: { programId: 'prog-new' }, final: { status: 'completed', programId: 'prog-old' } });
+    expect(restored.current).toMatchObject({ programId: 'prog-old', reloadId: 'inj-new.rollback' });
+    expect(readFileSync(path.join(dirs.programs, PROGRAM_FILE))).toEqual(old);
+    // The record is used once, and the kept bytes go with it.
+    expect(existsSync(path.join(dirs.state, 'replaced.json'))).toBe(false);
+    expect(existsSync(path.join(dirs.state, 'replaced.bc'))).toBe(false);
+  });
+
+  test('a restore of a reload that replaced nothing removes the program', async () => {
+    const agent = startRuntime();
+    agent.start();
+    await injectV2(agent, 'inj-first', await sealed('inj-first', 'prog-first', [REDUCE_15]));
+    const restored = await injectV2(agent, 'inj-first.rollback', await restoreFor('inj-first'));
+    expect(restored).toMatchObject({ restore: 'restored', switched: true, final: { status: 'completed', programId: null }, current: { programId: null, reloadId: 'inj-first.rollback' } });
+    expect(existsSync(path.join(dirs.programs, PROGRAM_FILE))).toBe(false);
+  });
+
+  test('the agent\'s compare-and-swap: superseded touches nothing; a program that reverted itself needs nothing', async () => {
+    const agent = startRuntime();
+    agent.start();
+    await injectV2(agent, 'inj-1', await sealed('inj-1', 'prog-1', [REDUCE_15]));
+    await injectV2(agent, 'inj-2', await sealed('inj-2', 'prog-2', [REDUCE_15]));
+    await injectV2(agent, 'inj-3', await sealed('inj-3', 'prog-3', [REDUCE_15]));
+    const superseded = await injectV2(agent, 'inj-2.rollback', await restoreFor('inj-2'));
+    expect(superseded).toMatchObject({ restore: 'superseded', switched: false, final: { status: 'error', error: { code: 'RESTORE_SUPERSEDED' } }, current: { programId: 'prog-3', reloadId: 'inj-3' } });
+    expect(current()).toMatchObject({ programId: 'prog-3', reloadId: 'inj-3' });
+
+    const failing = await injectV2(agent, 'inj-4', await sealed('inj-4', 'prog-4', [{ name: 'SIMULATE_FAILURE', params: { MESSAGE: text('no') } }]));
+    expect(failing.final).toMatchObject({ status: 'error', revertedTo: 'prog-3' });
+    const nothing = await injectV2(agent, 'inj-4.rollback', await restoreFor('inj-4'));
+    expect(nothing).toMatchObject({ restore: 'nothing-to-undo', switched: false, final: { status: 'completed', programId: 'prog-3' } });
+    expect(current()).toMatchObject({ programId: 'prog-3', reloadId: 'inj-3' });
+  });
+
+  test('a kept program that no trusted key signed is not run: the restore is refused and nothing changes', async () => {
+    const agent = startRuntime();
+    agent.start();
+    await injectV2(agent, 'inj-x', await sealed('inj-x', 'prog-x', [REDUCE_15]));
+    await injectV2(agent, 'inj-y', await sealed('inj-y', 'prog-y', [REDUCE_15]));
+    writeFileSync(path.join(dirs.state, 'replaced.bc'), withBadSignature(await sealed('inj-x', 'prog-evil', [REDUCE_15])));
+    const refused = await injectV2(agent, 'inj-y.rollback', await restoreFor('inj-y'));
+    expect(refused).toMatchObject({ switched: false, final: { status: 'error', error: { code: 'BC_BAD_SIGNATURE' } } });
+    expect(current()).toMatchObject({ programId: 'prog-y', reloadId: 'inj-y' });
+  });
+
+  test('outcome files are bounded: the agent keeps the newest 32', async () => {
+    const agent = startRuntime();
+    agent.start();
+    for (let i = 0; i < 40; i++) await injectV2(agent, `inj-${i}`, await sealed(`inj-${i}`, 'p', [REDUCE_15]));
+    const kept = readdirSync(dirs.programs).filter((n) => n.startsWith('.outcome-'));
+    expect(kept).toHaveLength(32);
+    expect(kept).toContain(outcomeFile('inj-39'));
+  });
+});

@@ -33,6 +33,7 @@ function recordingApi(inner: DockerAdapter): { adapter: DockerAdapter; paths: st
       stat: (id, p) => (paths.push(p), inner.stat(id, p)),
       readFile: (id, p, max) => (paths.push(p), inner.readFile(id, p, max)),
       writeFile: (id, p, c, m) => (paths.push(p), inner.writeFile(id, p, c, m)),
+      writeFiles: (id, dir, files) => (paths.push(...files.map((f) => `${dir}/${f.name}`)), inner.writeFiles(id, dir, files)),
     },
     paths,
   };

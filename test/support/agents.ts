@@ -53,8 +53,8 @@ export interface TestAgents {
   adapter: DockerAdapter;
   channel: AgentChannel;
   agents: AgentRef[];
-  /** Starts more agents in the same group; they trust `trusted` (default: signingKey's public key only). */
-  add(count: number, prefix: string, trusted?: SigningKeyPair[]): Promise<AgentRef[]>;
+  /** Starts more agents in the same group; they trust `trusted` (default: signingKey's public key only); `labels` go on their containers. */
+  add(count: number, prefix: string, trusted?: SigningKeyPair[], labels?: Record<string, string>): Promise<AgentRef[]>;
   remove(): Promise<void>;
 }
 
@@ -82,9 +82,9 @@ export async function startAgents(count: number, options: { name: string; env?: 
   const group = `${options.name}-${randomBytes(3).toString('hex')}`;
   const signingKey = options.signingKey ?? testSigningKey();
   const toRef = (s: StartedAgent): AgentRef => ({ ...s, group, running: true });
-  const add = async (n: number, prefix: string, trusted = options.trusted ?? [signingKey]) => {
+  const add = async (n: number, prefix: string, trusted = options.trusted ?? [signingKey], labels: Record<string, string> = {}) => {
     const trustedKeys = formatTrustedKeys(trustedKeysOf(...trusted));
-    const started = await swarm.up({ count: n, group, prefix: `${group}-${prefix}`, image, trustedKeys, extraLabels: { [TEST_LABEL]: '1' }, extraEnv: options.env });
+    const started = await swarm.up({ count: n, group, prefix: `${group}-${prefix}`, image, trustedKeys, extraLabels: { ...labels, [TEST_LABEL]: '1' }, extraEnv: options.env });
     await waitUntilReady(adapter, started.map((s) => s.containerId));
     return started.map(toRef);
   };

@@ -4,6 +4,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { negotiateProtocol } from '../../src/agent/protocol';
 import type { AgentChannel, AgentRef, DockerAdapter } from '../../src/docker';
 import { formatSigningKey, SigningKeyPair } from '../../src/signing/keys';
 import type { AgentInjectionResult, AgentStatusEntry, SwarmInjectionResult, SwarmProgress } from '../../src/shared/injection-types';
@@ -170,12 +171,14 @@ export async function expectAgentsRun(channel: AgentChannel, adapter: DockerAdap
     actual[agent.agentId] = { program: current?.programId ?? null, forwardFinals: finals.get(injectionId) ?? 0, rollbackFinals: finals.get(rollbackReloadId(injectionId)) ?? 0 };
     const program = expected(agent);
     // An agent whose run failed put the replaced program back itself (revertedTo): the compare-and-swap rollback
-    // then finds nothing to undo and reloads nothing.
+    // then finds nothing to undo. A v1 injector sees that and reloads nothing; a v2 agent is sent its restore and
+    // answers it with one final line that changes nothing (docs/agent-protocol.md, "Restore", case 2).
     const revertedItself = log.some((line) => line.injectionId === injectionId && line.final === true && line.status === 'error' && 'revertedTo' in line);
+    const v2 = negotiateProtocol((await adapter.containerState(agent.containerId)).protocol) === 2;
     wanted[agent.agentId] = {
       program,
       forwardFinals: 1,
-      rollbackFinals: program === injectionId || revertedItself ? 0 : 1,
+      rollbackFinals: program === injectionId ? 0 : revertedItself ? (v2 ? 1 : 0) : 1,
     };
   }
   expect(actual).toEqual(wanted);

@@ -51,11 +51,15 @@ export async function startTestInjector(options: {
   overrides?: Record<string, string>;
   temporalAddress?: string;
   wrapWorkerChannel?: (channel: AgentChannel) => AgentChannel;
+  /** What the workers' activities (and their channel) use as the Docker adapter, e.g. to count its calls. */
+  wrapWorkerDocker?: (docker: DockerAdapter) => DockerAdapter;
 }): Promise<TestInjector> {
   const config = testConfig({ ...options.overrides, ...(options.temporalAddress ? { TEMPORAL_ADDRESS: options.temporalAddress } : {}) });
   const docker = createDockerAdapter({ dockerHost: config.dockerHost });
   const channel = createAgentChannel(docker);
-  const workerChannel = options.wrapWorkerChannel?.(channel) ?? channel;
+  const workerDocker = options.wrapWorkerDocker?.(docker) ?? docker;
+  const baseWorkerChannel = workerDocker === docker ? channel : createAgentChannel(workerDocker);
+  const workerChannel = options.wrapWorkerChannel?.(baseWorkerChannel) ?? baseWorkerChannel;
   const logger = createLogger({ level: 'warn', component: 'test-injector' });
   const { client, close } = await testClient(options.temporalAddress);
   let connection: NativeConnection | undefined;
@@ -70,7 +74,7 @@ export async function startTestInjector(options: {
       dockerHostName: config.dockerHostName,
       workflows: testWorkflowBundle(),
       injectorDeps: { logger },
-      dockerDeps: { hostName: config.dockerHostName, logger, docker, channel: workerChannel, sealing: testSealing(options.signingKey, ...(options.alsoTrusted ?? [])), runtimes: createRuntimeDrivers(docker) },
+      dockerDeps: { hostName: config.dockerHostName, logger, docker: workerDocker, channel: workerChannel, sealing: testSealing(options.signingKey, ...(options.alsoTrusted ?? [])), runtimes: createRuntimeDrivers(docker) },
     });
     running = workers.run();
   }

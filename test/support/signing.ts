@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { ProgramTarget } from '../../src/bytecode/format';
 import { generateSigningKeyPair, mergeTrustedKeys, SigningKeyPair, TrustedKeys } from '../../src/signing/keys';
 import { ProgramSealing } from '../../src/signing/sealing';
-import { sealClear, sealProgram } from '../../src/signing/seal';
+import { sealClear, sealProgram, sealRestore } from '../../src/signing/seal';
 import { createLocalSigner } from '../../src/signing/signer';
 
 /** Long enough for any test's reload to be read: the agent checks expiry when it verifies, moments after staging. */
@@ -57,4 +57,9 @@ export function sealBody(body: Buffer, seal: TestSeal): Promise<Buffer> {
 /** A signed clear for the reload. */
 export function sealTestClear(seal: TestSeal): Promise<Buffer> {
   return sealClear(envelopeOf(seal), createLocalSigner(seal.key));
+}
+
+/** A signed restore (protocol v2) for the rollback reload `<R>.rollback`. */
+export function sealTestRestore(seal: TestSeal): Promise<Buffer> {
+  return sealRestore(envelopeOf(seal), createLocalSigner(seal.key));
 }

@@ -11,7 +11,10 @@ import { waitUntil } from '../support/faults';
 import { startTestInjector, TestInjector } from '../support/injector';
 import { replayAndSave } from '../support/temporal';
 
-/** Holds the workers' first trace read of one reload until released: by then the agent has its program and signal. */
+/**
+ * Holds the workers' first trace read of one reload (v1: the log; v2: the agent's answer) until released: by then the
+ * agent has its program and signal.
+ */
 class TraceGate {
   reloadId = '';
   entered = false;
@@ -19,14 +22,21 @@ class TraceGate {
   private readonly released = new Promise<void>((resolve) => (this.release = resolve));
 
   wrap(channel: AgentChannel): AgentChannel {
+    const hold = async (reloadId: string) => {
+      if (reloadId === this.reloadId && !this.entered) {
+        this.entered = true;
+        await this.released;
+      }
+    };
     return {
       ...channel,
       readTrace: async (containerId, reloadId, fromOffset, options) => {
-        if (reloadId === this.reloadId && !this.entered) {
-          this.entered = true;
-          await this.released;
-        }
+        await hold(reloadId);
         return channel.readTrace(containerId, reloadId, fromOffset, options);
+      },
+      readOutcome: async (containerId, reloadId, options) => {
+        await hold(reloadId);
+        return channel.readOutcome(containerId, reloadId, options);
       },
     };
   }

@@ -50,12 +50,13 @@ describe('key rotation on a running swarm', () => {
     });
     expect(failed.status).toBe('failure-budget-exceeded');
     for (const agent of agents.agents) expect((await agents.channel.current(agent.containerId))?.programId).toBe(underKey1);
-    // The failing agent put key 1's program back itself (the compare-and-swap rollback finds nothing to undo); the two
-    // the injector rolled back run key 1's program re-sealed with key 2 for the rollback reload.
+    // The failing agent put key 1's program back itself (the compare-and-swap rollback finds nothing to undo). The two
+    // the injector rolled back (v2 agents: a restore signed with key 2) run key 1's program as it was, signed with
+    // key 1, which they still trust; a v1 rollback would have re-sealed it with key 2.
     expect(await agents.channel.current(agents.agents[0].containerId)).toMatchObject({ programId: underKey1, reloadId: underKey1 });
     for (const agent of agents.agents.slice(1)) {
       expect(await agents.channel.current(agent.containerId)).toMatchObject({ programId: underKey1, reloadId: `${failing}.rollback` });
-      expect(await keyIdOf(agent)).toBe(key2.keyId);
+      expect(await keyIdOf(agent)).toBe(key1.keyId);
     }
     const underKey2 = `rot-k2-${Date.now()}`;
     expect((await injector.runSwarm({ injectionId: underKey2, source: source(), targets: { agentIds: ids(agents.agents) } })).status).toBe('succeeded');

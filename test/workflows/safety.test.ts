@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { SNAPSHOT_PROGRAM_PATH } from '../../activities/docker-activities';
+import { KEPT_PROGRAM_FILE, LABEL_PROTOCOL, STATE_DIR } from '../../src/agent/protocol';
 import type { AgentRef } from '../../src/docker';
 import type { SwarmProgress } from '../../src/shared/injection-types';
 import { abortSignal, pauseSignal, progressQuery } from '../../workflows';
@@ -117,10 +118,14 @@ describe('two injections on the same agents', () => {
 });
 
 describe('a rollback restores only what it can prove', () => {
-  it('a snapshot missing at rollback leaves the agent as it is (NO_SNAPSHOT), never clears its program', async () => {
-    const two = agents.agents.slice(0, 2);
-    await baseline(injector, two, 'nosnap');
-    const injectionId = `nosnap-${Date.now()}`;
+  // v1: the injector's snapshot slot; v2: the agent's own record of what the install replaced.
+  it.each([
+    { protocol: '1', removedFile: SNAPSHOT_PROGRAM_PATH },
+    { protocol: '2', removedFile: `${STATE_DIR}/${KEPT_PROGRAM_FILE}` },
+  ])('protocol v$protocol: a snapshot missing at rollback leaves the agent as it is (NO_SNAPSHOT), never clears its program', async ({ protocol, removedFile }) => {
+    const two = protocol === '1' ? await agents.add(2, `v1-${Date.now() % 100_000}`, undefined, { [LABEL_PROTOCOL]: '1' }) : agents.agents.slice(0, 2);
+    await baseline(injector, two, `nosnap-v${protocol}`);
+    const injectionId = `nosnap-v${protocol}-${Date.now()}`;
     const [kept, failing] = two;
     const handle = await injector.startSwarm({
       injectionId,
@@ -129,7 +134,7 @@ describe('a rollback restores only what it can prove', () => {
     });
     await progressUntil(injectionId, (p) => p.agents.items.some((a) => a.agentId === kept.agentId && a.outcome === 'injected'), 'the kept agent injected');
     // Someone removes the snapshot the rollback would need.
-    const removed = await injector.docker.exec(kept.containerId, ['node', '-e', 'require("fs").unlinkSync(process.argv[1])', SNAPSHOT_PROGRAM_PATH], { timeoutMs: 10_000 });
+    const removed = await injector.docker.exec(kept.containerId, ['node', '-e', 'require("fs").unlinkSync(process.argv[1])', removedFile], { timeoutMs: 10_000 });
     expect(removed.exitCode).toBe(0);
     const result = await handle.result();
     expect(result.status).toBe('failure-budget-exceeded');

@@ -1,9 +1,9 @@
 // Watching and steering: GET /injections, GET /injections/:id, POST …/pause|resume|abort, PATCH /injections/:id.
 import { RequestHandler, Response, Router } from 'express';
 import type { OperatorAction } from '../../shared/injection-types';
-import { principalOf, requireGroup } from '../auth';
+import { requireGroup } from '../auth';
 import type { InjectionService, SteerGuard } from '../injection-service';
-import { requestIdOf } from '../request-log';
+import { principalOf, requestIdOf } from '../request-locals';
 import { ROUTES } from '../schema/routes';
 import { handle } from '../schema/validate';
 import { statusUrl } from './start';

@@ -2,11 +2,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { RequestHandler, Response, Router } from 'express';
 import type { OnBusy, Priority, TargetSelector } from '../../shared/injection-types';
-import { principalOf, requireGroup } from '../auth';
+import { requireGroup } from '../auth';
 import { ApiError } from '../errors';
 import { InjectionService, InjectionView, requestFingerprint, WaitSlot } from '../injection-service';
 import type { ProgramChecker } from '../program-check';
-import { requestIdOf } from '../request-log';
+import { principalOf, requestIdOf } from '../request-locals';
 import { MAX_WAIT_SECONDS, ROUTES } from '../schema/routes';
 import { handle } from '../schema/validate';
 
