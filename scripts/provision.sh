@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provisions what `npm start` and `npm test` rely on: the temporal CLI, a reachable Docker engine, the agent image.
 # Idempotent and quick when already done. Exits non-zero with a message that says what to do when it cannot.
-# `provision.sh [step…]` runs only the named steps (temporal-cli docker compose tmux node-modules agent-image).
+# `provision.sh [step…]` runs only the named steps (temporal-cli docker compose tmux node-modules agent-image
+# openclaw-image; and, for the cluster tier only, go-toolchain postgres).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -110,6 +111,38 @@ provision_openclaw_image() {
   bash "$ROOT/scripts/build-openclaw-image.sh" >/dev/null   # skips when built
 }
 
+# The cluster tier's needs (`npm run cluster`, `npm run test:cluster`), not in the default steps: a Go that can build the
+# pinned Temporal server, and Debian's PostgreSQL. The server needs Go >= 1.26.10; the go1.27.3 toolchain comes from
+# the Go module proxy, either through an installed go (>= 1.21 fetches toolchains itself, GOTOOLCHAIN=go1.27.3) or,
+# with no go at all, as the toolchain module's zip straight from proxy.golang.org into .tools/go-toolchain.
+CLUSTER_GO_TOOLCHAIN="go1.27.3"
+provision_go_toolchain() {
+  local have=""
+  if command -v go >/dev/null; then have="$(go env GOVERSION 2>/dev/null || true)"; fi
+  case "$have" in
+    go1.2[1-9]*|go1.[3-9]*) GOTOOLCHAIN="$CLUSTER_GO_TOOLCHAIN" go version >&2 && return ;;
+  esac
+  local dir="$ROOT/.tools/go-toolchain"
+  if [ ! -x "$dir/bin/go" ]; then
+    command -v curl >/dev/null && command -v unzip >/dev/null || fail "no go >= 1.21 and no curl+unzip to fetch $CLUSTER_GO_TOOLCHAIN: install Go (https://go.dev/dl) and run this again"
+    local zip; zip="$(mktemp)"
+    log "fetching the $CLUSTER_GO_TOOLCHAIN toolchain from the Go module proxy into $dir"
+    curl -fsSL -o "$zip" "${GOPROXY_URL:-https://proxy.golang.org}/golang.org/toolchain/@v/v0.0.1-$CLUSTER_GO_TOOLCHAIN.linux-amd64.zip"
+    rm -rf "$dir.partial" && mkdir -p "$dir.partial"
+    unzip -q "$zip" -d "$dir.partial" && rm -f "$zip"
+    mv "$dir.partial/golang.org/toolchain@v0.0.1-$CLUSTER_GO_TOOLCHAIN.linux-amd64" "$dir" && rm -rf "$dir.partial"
+  fi
+  log "use PATH=$dir/bin:\$PATH for the cluster build"
+}
+
+provision_postgres() {
+  ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && return
+  [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null || fail "PostgreSQL is not installed: install it (Debian: apt-get install postgresql) and run this again"
+  log "installing PostgreSQL from Debian's packages (for the cluster tier)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2 \
+    || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2; }
+}
+
 ALL_STEPS=(temporal-cli docker compose tmux node-modules agent-image openclaw-image)
 STEPS=("$@")
 [ "${#STEPS[@]}" -gt 0 ] || STEPS=("${ALL_STEPS[@]}")
@@ -122,6 +155,8 @@ for step in "${STEPS[@]}"; do
     node-modules) provision_node_modules ;;
     agent-image) provision_agent_image ;;
     openclaw-image) provision_openclaw_image ;;
-    *) fail "unknown step $step (steps: ${ALL_STEPS[*]})" ;;
+    go-toolchain) provision_go_toolchain ;;
+    postgres) provision_postgres ;;
+    *) fail "unknown step $step (steps: ${ALL_STEPS[*]} go-toolchain postgres)" ;;
   esac
 done

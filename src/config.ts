@@ -72,6 +72,12 @@ export interface Config {
    * agents one worker moves forward at once, whatever MAX_PARALLEL says.
    */
   workerSlots: { workflowTasks: number; activities: number; localActivities: number };
+  /**
+   * Worker Versioning (OPENCLAW_WORKER_DEPLOYMENT and OPENCLAW_WORKER_BUILD_ID, both or neither): the process's
+   * workers poll as this Worker Deployment Version, and a workflow is pinned to the version that started it.
+   * Undefined (the default): unversioned workers, as on the dev server.
+   */
+  workerDeployment: { deploymentName: string; buildId: string } | undefined;
 }
 
 /** File paths (read at connect time, so a rotated certificate is picked up by the next start) and the name to verify. */
@@ -143,6 +149,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       activities: read.integer('OPENCLAW_ACTIVITY_SLOTS', 100, 1, MAX_WORKER_SLOTS),
       localActivities: read.integer('OPENCLAW_LOCAL_ACTIVITY_SLOTS', 100, 1, MAX_WORKER_SLOTS),
     },
+    workerDeployment: readWorkerDeployment(read, problems),
   };
 
   if (config.temporalTls && !config.temporalAddress) {
@@ -157,6 +164,18 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+const DEPLOYMENT_PART_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+function readWorkerDeployment(read: EnvReader, problems: string[]): Config['workerDeployment'] {
+  const deploymentName = read.optional('OPENCLAW_WORKER_DEPLOYMENT', DEPLOYMENT_PART_PATTERN, 'a deployment name: letters, digits, . _ - (e.g. openclaw-injector)');
+  const buildId = read.optional('OPENCLAW_WORKER_BUILD_ID', DEPLOYMENT_PART_PATTERN, 'a build id: letters, digits, . _ - (e.g. 0.1.0-78e050e)');
+  if ((deploymentName === undefined) !== (buildId === undefined)) {
+    problems.push('OPENCLAW_WORKER_DEPLOYMENT and OPENCLAW_WORKER_BUILD_ID go together: set both (Worker Versioning) or neither');
+    return undefined;
+  }
+  return deploymentName !== undefined && buildId !== undefined ? Object.freeze({ deploymentName, buildId }) : undefined;
 }
 
 const PEM_FILE_EXPECTED = 'a path to a PEM file';

@@ -85,6 +85,7 @@ export async function startWorkers(options: {
     taskQueue: config.taskQueue,
     dockerHostName: config.dockerHostName,
     workflows: options.workflows ?? { workflowsPath: DEFAULT_WORKFLOWS_PATH },
+    deployment: config.workerDeployment,
     ...(options.tracing ? { tracing: options.tracing } : {}),
     injectorDeps: { logger: logger.child({ component: 'activities' }) },
     dockerDeps: {

@@ -7,6 +7,7 @@ import {
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
+  setWorkflowOptions,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -24,6 +25,14 @@ interface LeaseShardState {
   /** agentId → holders waiting, first come first served. */
   queued: Record<string, string[]>;
 }
+
+// Worker Versioning: a shard lives as long as the injector does, so it must not stay pinned to the version that
+// started it (that version could never be drained). On a versioned worker it auto-upgrades to the current version;
+// its code stays replay-safe across versions with patched(), like any unversioned workflow. On an unversioned worker
+// (the dev server, or the variables unset) it declares nothing: such a worker still reports a version, with an empty
+// deployment name, and the server refuses a behaviour from it ("versioning behavior cannot be specified without
+// deployment options being set with versioned mode").
+setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), agentLeaseShardWorkflow);
 
 /**
  * One shard of the lease table. A lease never outlives its holder: injections release in their own `finally`, and a

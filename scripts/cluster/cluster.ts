@@ -1,16 +1,64 @@
 // The cluster's life cycle: `up` brings up (or completes) PostgreSQL, the four Temporal services, the UI server and
 // the injector's processes; `down` stops exactly those, keeping their state; `status` says what runs.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { certificatePaths, ClusterCertificates, ensureCertificates } from './certs';
-import { engines, ensureEngine, ensureInjector, gatewayUrl, injectorProcesses, secret } from './injector';
+import { engines, ensureEngine, ensureInjector, ensureWorkers, gatewayUrl, injectorProcesses, recordedBuildId, secret, workerProcesses, writeBuildId } from './injector';
 import { findPostgresBinaries, initPostgres, PostgresInstance, postgresPid, postgresRunning, startPostgres, stopPostgres } from './postgres';
+import { dockerHostTaskQueue, mainTaskQueue } from '../../src/shared/task-queues';
 import { managedProcess, ManagedProcess, runningPid, startDetached, stopProcess, waitUntil } from './processes';
-import { clusterPaths, ClusterPaths, ClusterSettings, FRONTEND_SERVER_NAME } from './settings';
-import { ensureNamespace, ensureTemporalBinaries, frontendHealthy, migrateSchemas, namespaceReady, schemasCreated, TEMPORAL_SERVICES, temporalServiceEnvironment } from './temporal';
+import { checkBuildId, clusterPaths, ClusterPaths, ClusterSettings, FRONTEND_SERVER_NAME, WORKER_DEPLOYMENT_NAME } from './settings';
+import {
+  currentBuildIdOf,
+  drainageStatusOf,
+  ensureNamespace,
+  ensureTemporalBinaries,
+  frontendHealthy,
+  migrateSchemas,
+  namespaceReady,
+  schemasCreated,
+  setCurrentBuildId,
+  TEMPORAL_SERVICES,
+  versionTaskQueues,
+  temporalServiceEnvironment,
+} from './temporal';
 
 export const TEMPORAL_START_TIMEOUT_MS = 180_000;
 export const UI_START_TIMEOUT_MS = 60_000;
+/** How long `upgrade` waits, by default, for the old version's pinned workflows to finish. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 30 * 60_000;
+/** How long a new version may take to be registered with every task queue and made current. */
+export const VERSION_READY_TIMEOUT_MS = 120_000;
+
+/**
+ * Makes `buildId` current once the server knows it on every task queue its workers poll (a version is registered
+ * from its workers' first polls, a moment after they start; setting it current before that is refused), retrying a
+ * refusal until VERSION_READY_TIMEOUT_MS (a frontend restarted a moment ago answers slowly at first).
+ */
+async function makeCurrent(settings: ClusterSettings, certs: ClusterCertificates, buildId: string, taskQueues: string[]): Promise<void> {
+  let lastError = '';
+  await waitUntil(
+    `build ${buildId} is registered on ${taskQueues.join(', ')} and made current`,
+    async () => {
+      const known = await versionTaskQueues(settings, certs, WORKER_DEPLOYMENT_NAME, buildId);
+      if (!taskQueues.every((q) => known.includes(q))) return false;
+      try {
+        await setCurrentBuildId(settings, certs, WORKER_DEPLOYMENT_NAME, buildId);
+        return true;
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+        throw err;
+      }
+    },
+    { timeoutMs: VERSION_READY_TIMEOUT_MS },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}${lastError ? `\nlast refusal: ${lastError}` : ''}`);
+  });
+}
+
+function workerTaskQueues(settings: ClusterSettings, paths: ClusterPaths): string[] {
+  return [mainTaskQueue(settings.taskQueue), ...engines(settings, paths).map((e) => dockerHostTaskQueue(settings.taskQueue, e.hostName))];
+}
 const UI_ENVIRONMENT = 'cluster';
 
 export type Log = (line: string) => void;
@@ -108,10 +156,71 @@ export async function up(settings: ClusterSettings, log: Log, options: UpOptions
 
   if (options.injector ?? true) {
     for (const engine of engines(settings, paths)) if (await ensureEngine(engine, paths)) log(`started Docker engine ${engine.hostName} (${engine.dockerHost})`);
-    const started = await ensureInjector(settings, paths, certs);
-    if (started.length > 0) log(`started ${started.join(', ')}`);
+    const buildId = await recordedBuildId(settings, paths);
+    const started = await ensureInjector(settings, paths, certs, buildId);
+    if (started.length > 0) log(`started ${started.join(', ')} (Worker Deployment ${WORKER_DEPLOYMENT_NAME}, build ${buildId})`);
+    // A deployment's first version is made current here; after that only `upgrade` moves it.
+    const current = await currentBuildIdOf(settings, certs, WORKER_DEPLOYMENT_NAME);
+    if (current === undefined) {
+      await makeCurrent(settings, certs, buildId, workerTaskQueues(settings, paths));
+      log(`made ${WORKER_DEPLOYMENT_NAME} build ${buildId} the current version`);
+    } else if (current !== buildId) {
+      log(`warning: the current version is build ${current}, but the workers run build ${buildId} (an upgrade left unfinished? run upgrade again)`);
+    }
   }
   log(`up: frontend 127.0.0.1:${settings.ports.frontendGrpc} (mTLS), UI http://127.0.0.1:${settings.ports.ui}${options.injector ?? true ? `, gateway ${gatewayUrl(settings)}` : ''}`);
+}
+
+export interface UpgradeOptions {
+  drainTimeoutMs?: number;
+}
+
+/**
+ * Moves the injector's workers to a new build without stopping a rollout: starts the new build's workers beside the
+ * old ones, makes it the current version (new injections go there; pinned ones stay where they started), waits until
+ * the server reports the old version drained (no open workflow pinned to it), then stops the old workers. The new
+ * workers take the usual names, so `down`, `status` and `up` carry on with them.
+ */
+export async function upgrade(settings: ClusterSettings, log: Log, newBuildId: string, options: UpgradeOptions = {}): Promise<void> {
+  const paths = clusterPaths(settings);
+  checkBuildId(newBuildId);
+  const certs = certificatePaths(paths.certsDir);
+  const oldBuildId = await recordedBuildId(settings, paths);
+  if (oldBuildId === newBuildId) throw new Error(`the workers already run build ${newBuildId}`);
+  const current = injectorProcesses(settings, paths).workers;
+  const missing = current.filter((w) => runningPid(w.proc) === undefined);
+  if (missing.length > 0) throw new Error(`${missing.map((w) => w.proc.name).join(', ')} not running: run \`npm run cluster -- up\` first`);
+
+  const next = workerProcesses(settings, paths, 'next');
+  await ensureWorkers(settings, paths, certs, newBuildId, next);
+  log(`started ${next.map((w) => w.proc.name).join(', ')} as build ${newBuildId}`);
+  await makeCurrent(settings, certs, newBuildId, workerTaskQueues(settings, paths));
+  log(`made ${WORKER_DEPLOYMENT_NAME} build ${newBuildId} the current version; build ${oldBuildId} drains`);
+
+  const drainStarted = Date.now();
+  let last: string | undefined;
+  await waitUntil(
+    `build ${oldBuildId} is drained`,
+    async () => {
+      const status = await drainageStatusOf(settings, certs, WORKER_DEPLOYMENT_NAME, oldBuildId);
+      if (status !== last) log(`build ${oldBuildId}: ${status ?? 'no drainage status yet'}`);
+      last = status;
+      return status === 'DRAINED';
+    },
+    { timeoutMs: options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS },
+  );
+  log(`build ${oldBuildId} drained after ${((Date.now() - drainStarted) / 1000).toFixed(1)} s`);
+
+  for (const { proc } of current) if (await stopProcess(proc)) log(`stopped ${proc.name} (build ${oldBuildId})`);
+  // The new workers take the usual names: pid file and log move (an open log file keeps being written after a rename);
+  // the old build's logs stay beside them as <name>-<old build id>.log.
+  for (const [i, { proc }] of next.entries()) {
+    renameSync(current[i].proc.logFile, current[i].proc.logFile.replace(/\.log$/, `-${oldBuildId}.log`));
+    renameSync(proc.pidFile, current[i].proc.pidFile);
+    renameSync(proc.logFile, current[i].proc.logFile);
+  }
+  writeBuildId(paths, newBuildId);
+  log(`upgraded: ${current.map((w) => w.proc.name).join(', ')} run build ${newBuildId}; build ${oldBuildId} is retired`);
 }
 
 /** Stops, in reverse order, exactly what `up` started; the state directory stays. */
@@ -121,6 +230,8 @@ export async function down(settings: ClusterSettings, log: Log): Promise<void> {
   const ordered: ManagedProcess[] = [
     gateway,
     ...workers.map((w) => w.proc),
+    // An upgrade cut short leaves the new build's workers beside the old ones.
+    ...workerProcesses(settings, paths, 'next').map((w) => w.proc),
     uiProcess(paths),
     ...temporalProcesses(paths).map((t) => t.proc).reverse(),
     ...engines(settings, paths).flatMap((e) => (e.proc ? [e.proc] : [])),

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { dockerodeFor } from '../../src/docker/dockerode-adapter';
 import type { ClusterCertificates, ClientName } from './certs';
 import { managedProcess, ManagedProcess, startDetached, runningPid, waitUntil } from './processes';
-import { ClusterPaths, ClusterSettings, FRONTEND_SERVER_NAME } from './settings';
+import { run } from './processes';
+import { checkBuildId, ClusterPaths, ClusterSettings, FRONTEND_SERVER_NAME, WORKER_DEPLOYMENT_NAME } from './settings';
 
 export const ENGINE_START_TIMEOUT_MS = 60_000;
 export const INJECTOR_START_TIMEOUT_MS = 120_000;
@@ -87,6 +88,27 @@ export async function ensureEngine(engine: Engine, paths: ClusterPaths): Promise
   return true;
 }
 
+/**
+ * The build id the workers poll as: the one recorded under the state folder; on a first `up`, OPENCLAW_CLUSTER_BUILD_ID
+ * or `<package version>-<git commit>` (`<package version>` outside a git checkout), then recorded.
+ */
+export async function recordedBuildId(settings: ClusterSettings, paths: ClusterPaths): Promise<string> {
+  if (existsSync(paths.buildIdFile)) return checkBuildId(readFileSync(paths.buildIdFile, 'utf8').trim());
+  let buildId = settings.buildId;
+  if (buildId === undefined) {
+    const { version } = JSON.parse(readFileSync(path.join(settings.root, 'package.json'), 'utf8')) as { version: string };
+    const commit = await run('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: settings.root, timeoutMs: 10_000 }).then((out) => out.trim(), () => '');
+    buildId = commit ? `${version}-${commit}` : version;
+  }
+  writeBuildId(paths, checkBuildId(buildId));
+  return buildId;
+}
+
+export function writeBuildId(paths: ClusterPaths, buildId: string): void {
+  mkdirSync(path.dirname(paths.buildIdFile), { recursive: true });
+  writeFileSync(paths.buildIdFile, `${buildId}\n`);
+}
+
 /** The injector's settings (docs/configuration.md) for one of its processes on this cluster. */
 function injectorEnvironment(settings: ClusterSettings, paths: ClusterPaths, certs: ClusterCertificates, client: ClientName): NodeJS.ProcessEnv {
   const { cert, key } = certs.clients[client];
@@ -106,9 +128,14 @@ function injectorEnvironment(settings: ClusterSettings, paths: ClusterPaths, cer
   };
 }
 
+/** The workers of the recorded build; `next`: those an upgrade starts beside them (renamed to these once it is done). */
+export function workerProcesses(settings: ClusterSettings, paths: ClusterPaths, which: 'current' | 'next' = 'current'): Array<{ engine: Engine; proc: ManagedProcess }> {
+  return engines(settings, paths).map((engine) => ({ engine, proc: managedProcess(paths.pidsDir, paths.logsDir, `injector-worker-${engine.hostName}${which === 'next' ? '-next' : ''}`) }));
+}
+
 export function injectorProcesses(settings: ClusterSettings, paths: ClusterPaths): { workers: Array<{ engine: Engine; proc: ManagedProcess }>; gateway: ManagedProcess } {
   return {
-    workers: engines(settings, paths).map((engine) => ({ engine, proc: managedProcess(paths.pidsDir, paths.logsDir, `injector-worker-${engine.hostName}`) })),
+    workers: workerProcesses(settings, paths),
     gateway: managedProcess(paths.pidsDir, paths.logsDir, 'injector-gateway'),
   };
 }
@@ -117,13 +144,19 @@ export function gatewayUrl(settings: ClusterSettings): string {
   return `http://127.0.0.1:${settings.ports.gateway}`;
 }
 
-/** Starts whatever of the workers and the gateway is not running; resolves once the gateway's /health says ok. */
-export async function ensureInjector(settings: ClusterSettings, paths: ClusterPaths, certs: ClusterCertificates): Promise<string[]> {
-  const workerMain = path.join(settings.root, 'dist', 'src', 'worker', 'main.js');
-  const gatewayMain = path.join(settings.root, 'dist', 'src', 'gateway', 'main.js');
-  if (!existsSync(workerMain) || !existsSync(gatewayMain)) throw new Error('the injector is not built: run `npm run build` (npm run cluster does)');
+function injectorMain(settings: ClusterSettings, name: 'worker' | 'gateway'): string {
+  const main = path.join(settings.root, 'dist', 'src', name, 'main.js');
+  if (!existsSync(main)) throw new Error('the injector is not built: run `npm run build` (npm run cluster does)');
+  return main;
+}
+
+/**
+ * Starts whichever of these workers is not running, as version `buildId` of the Worker Deployment; resolves once
+ * each one started logs that it polls.
+ */
+export async function ensureWorkers(settings: ClusterSettings, paths: ClusterPaths, certs: ClusterCertificates, buildId: string, workers: Array<{ engine: Engine; proc: ManagedProcess }>): Promise<string[]> {
+  const workerMain = injectorMain(settings, 'worker');
   mkdirSync(paths.injectorDataDir, { recursive: true });
-  const { workers, gateway } = injectorProcesses(settings, paths);
   const started: string[] = [];
   // Where each new worker's log starts: its "worker polling" line must come from this start, not an earlier one.
   const logStart = new Map<ManagedProcess, number>();
@@ -132,10 +165,27 @@ export async function ensureInjector(settings: ClusterSettings, paths: ClusterPa
     logStart.set(proc, existsSync(proc.logFile) ? statSync(proc.logFile).size : 0);
     startDetached(proc, process.execPath, [workerMain], {
       cwd: settings.root,
-      env: { ...injectorEnvironment(settings, paths, certs, 'injector-worker'), OPENCLAW_DOCKER_HOST_NAME: engine.hostName, DOCKER_HOST: engine.dockerHost },
+      env: {
+        ...injectorEnvironment(settings, paths, certs, 'injector-worker'),
+        OPENCLAW_DOCKER_HOST_NAME: engine.hostName,
+        DOCKER_HOST: engine.dockerHost,
+        OPENCLAW_WORKER_DEPLOYMENT: WORKER_DEPLOYMENT_NAME,
+        OPENCLAW_WORKER_BUILD_ID: buildId,
+      },
     });
     started.push(proc.name);
   }
+  for (const [proc, offset] of logStart) {
+    await waitUntil(`${proc.name} polls`, async () => readFileSync(proc.logFile).subarray(offset).includes('"worker polling"'), { timeoutMs: INJECTOR_START_TIMEOUT_MS, proc });
+  }
+  return started;
+}
+
+/** Starts whatever of the workers and the gateway is not running; resolves once the gateway's /health says ok. */
+export async function ensureInjector(settings: ClusterSettings, paths: ClusterPaths, certs: ClusterCertificates, buildId: string): Promise<string[]> {
+  const gatewayMain = injectorMain(settings, 'gateway');
+  const { workers, gateway } = injectorProcesses(settings, paths);
+  const started = await ensureWorkers(settings, paths, certs, buildId, workers);
   if (runningPid(gateway) === undefined) {
     startDetached(gateway, process.execPath, [gatewayMain], {
       cwd: settings.root,
@@ -150,9 +200,6 @@ export async function ensureInjector(settings: ClusterSettings, paths: ClusterPa
       },
     });
     started.push(gateway.name);
-  }
-  for (const [proc, offset] of logStart) {
-    await waitUntil(`${proc.name} polls`, async () => readFileSync(proc.logFile).subarray(offset).includes('"worker polling"'), { timeoutMs: INJECTOR_START_TIMEOUT_MS, proc });
   }
   await waitUntil('the gateway reports healthy', async () => (await fetch(`${gatewayUrl(settings)}/health`)).ok, { timeoutMs: INJECTOR_START_TIMEOUT_MS, proc: gateway });
   return started;

@@ -14,6 +14,9 @@ export const FRONTEND_SERVER_NAME = 'frontend.temporal.openclaw';
 export const INTERNODE_SERVER_NAME = 'internode.temporal.openclaw';
 export const DEFAULT_PORT_BASE = 17_000;
 export const MAX_DOCKER_ENGINES = 2;
+/** The Worker Deployment the injector's workers poll as (Worker Versioning); each build of them is one version. */
+export const WORKER_DEPLOYMENT_NAME = 'openclaw-injector';
+const BUILD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** Each port is base + offset unless its own variable says otherwise; the offsets mirror Temporal's own 7233… layout. */
 const PORT_OFFSETS = {
@@ -54,6 +57,8 @@ export interface ClusterSettings {
   uiWriteActions: boolean;
   taskQueue: string;
   namespace: string;
+  /** OPENCLAW_CLUSTER_BUILD_ID: the build id a first `up` gives the workers (later ones keep the recorded one). */
+  buildId: string | undefined;
 }
 
 export class ClusterSettingsError extends Error {
@@ -110,7 +115,20 @@ export function loadClusterSettings(env: NodeJS.ProcessEnv = process.env): Clust
     uiWriteActions: /^(1|true|yes)$/i.test(env.OPENCLAW_CLUSTER_UI_WRITE_ACTIONS?.trim() ?? ''),
     taskQueue: env.OPENCLAW_TASK_QUEUE?.trim() || 'openclaw-injector',
     namespace: env.TEMPORAL_NAMESPACE?.trim() || 'default',
+    buildId: buildIdSetting(env.OPENCLAW_CLUSTER_BUILD_ID?.trim()),
   };
+}
+
+function buildIdSetting(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (!BUILD_ID_PATTERN.test(raw)) throw new ClusterSettingsError(`OPENCLAW_CLUSTER_BUILD_ID=${JSON.stringify(raw)}: expected letters, digits, . _ - (at most 128)`);
+  return raw;
+}
+
+/** A build id as the workers take it (OPENCLAW_WORKER_BUILD_ID): checked before any process starts. */
+export function checkBuildId(buildId: string): string {
+  if (!BUILD_ID_PATTERN.test(buildId)) throw new ClusterSettingsError(`build id ${JSON.stringify(buildId)}: expected letters, digits, . _ - (at most 128)`);
+  return buildId;
 }
 
 /** Everything `up` writes, by role, under the state directory. */
@@ -132,6 +150,8 @@ export function clusterPaths(settings: ClusterSettings) {
     uiConfigDir: path.join(stateDir, 'ui', 'config'),
     enginesDir: path.join(stateDir, 'engines'),
     injectorDataDir: path.join(stateDir, 'injector'),
+    /** The build id the running workers poll as: written by the first `up`, moved on by `upgrade`. */
+    buildIdFile: path.join(stateDir, 'injector', 'build-id'),
     dynamicConfig: path.join(settings.root, 'scripts', 'cluster', 'dynamicconfig.yaml'),
   };
 }

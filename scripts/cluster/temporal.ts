@@ -195,3 +195,52 @@ export async function frontendHealthy(settings: ClusterSettings, certs: ClusterC
   const out = await temporalCli(settings, certs, ['operator', 'cluster', 'health']);
   return /SERVING/.test(out);
 }
+
+/** `temporal worker deployment <args>` against the cluster's deployment of injector workers, JSON out. */
+async function deploymentCli(settings: ClusterSettings, certs: ClusterCertificates, args: string[]): Promise<unknown> {
+  return JSON.parse(await temporalCli(settings, certs, ['worker', 'deployment', ...args, '--output', 'json'])) as unknown;
+}
+
+/**
+ * The build id the deployment sends new workflows to; undefined while it has none (or does not exist yet). The CLI
+ * (1.9.1) prints `routingConfig.currentVersionBuildID`.
+ */
+export async function currentBuildIdOf(settings: ClusterSettings, certs: ClusterCertificates, deploymentName: string): Promise<string | undefined> {
+  const described = (await deploymentCli(settings, certs, ['describe', '--name', deploymentName]).catch((err: Error) => {
+    if (/not found/i.test(err.message)) return undefined;
+    throw err;
+  })) as { routingConfig?: { currentVersionBuildID?: unknown } } | undefined;
+  const buildId = described?.routingConfig?.currentVersionBuildID;
+  return typeof buildId === 'string' && buildId !== '' ? buildId : undefined;
+}
+
+/** Makes `buildId` the deployment's current version: new workflows (and auto-upgrading ones) go to its workers. */
+export async function setCurrentBuildId(settings: ClusterSettings, certs: ClusterCertificates, deploymentName: string, buildId: string): Promise<void> {
+  await temporalCli(settings, certs, ['worker', 'deployment', 'set-current-version', '--deployment-name', deploymentName, '--build-id', buildId, '--yes']);
+}
+
+/**
+ * The version's drainage status as the server computes it (CLI: `drainageInfo.drainageStatus`): 'DRAINING',
+ * 'DRAINED', or undefined while it is current or has not been checked yet.
+ */
+export async function drainageStatusOf(settings: ClusterSettings, certs: ClusterCertificates, deploymentName: string, buildId: string): Promise<string | undefined> {
+  const described = (await deploymentCli(settings, certs, ['describe-version', '--deployment-name', deploymentName, '--build-id', buildId])) as { drainageInfo?: { drainageStatus?: unknown } };
+  const status = described.drainageInfo?.drainageStatus;
+  return typeof status === 'string' && status !== '' && status !== 'unspecified' ? status.replace(/^VERSION_DRAINAGE_STATUS_/i, '').toUpperCase() : undefined;
+}
+
+/**
+ * The task queues the server knows the version by (`taskQueuesInfos`), once a worker of it has polled; an empty list
+ * while the version is not registered yet (a new worker's first polls reach the deployment a moment after it starts).
+ */
+export async function versionTaskQueues(settings: ClusterSettings, certs: ClusterCertificates, deploymentName: string, buildId: string): Promise<string[]> {
+  const described = (await deploymentCli(settings, certs, ['describe-version', '--deployment-name', deploymentName, '--build-id', buildId]).catch(() => undefined)) as
+    | { taskQueuesInfos?: Array<{ name?: unknown }> }
+    | undefined;
+  return [...new Set((described?.taskQueuesInfos ?? []).map((q) => q.name).filter((n): n is string => typeof n === 'string'))];
+}
+
+/** Forgets a drained version whose workers are gone (the server refuses while it saw them poll lately, 5 minutes by default). */
+export async function deleteVersion(settings: ClusterSettings, certs: ClusterCertificates, deploymentName: string, buildId: string): Promise<void> {
+  await temporalCli(settings, certs, ['worker', 'deployment', 'delete-version', '--deployment-name', deploymentName, '--build-id', buildId]);
+}

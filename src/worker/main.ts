@@ -11,7 +11,7 @@ async function run(): Promise<void> {
   const tracing = tracingFromConfig(config, 'openclaw-worker');
   if (tracing) logger.info('traces exported over OTLP', { endpoint: config.otlpEndpoint });
   const workers = await startWorkers({ config, temporalAddress: config.temporalAddress, logger, ...(tracing ? { tracing } : {}) });
-  logger.info('worker polling', { taskQueues: workers.taskQueues });
+  logger.info('worker polling', { taskQueues: workers.taskQueues, ...(config.workerDeployment ? { deployment: config.workerDeployment } : {}) });
   const stop = () => void workers.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

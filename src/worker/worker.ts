@@ -56,6 +56,11 @@ export interface InjectorWorkersOptions {
    * per task queue in a process, so two hosts served from one process share a single main-queue worker.
    */
   serveMainQueue?: boolean;
+  /**
+   * Worker Versioning: both workers poll as this Worker Deployment Version, workflows PINNED to the version that
+   * started them unless they say otherwise (the lease shards auto-upgrade). Undefined: unversioned workers.
+   */
+  deployment?: { deploymentName: string; buildId: string };
   /** Tuning knobs passed through to both workers (slots, pollers, cache size). */
   tuning?: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>;
   /** OpenTelemetry (src/telemetry/tracing.ts); absent: no tracing. A prebuilt bundle must then be built with `tracing` too. */
@@ -75,6 +80,9 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
     'bundlePath' in options.workflows
       ? { workflowBundle: { codePath: options.workflows.bundlePath } }
       : { workflowBundle: await bundleInjectorWorkflows(options.workflows.workflowsPath, QUIET_BUNDLER_LOGGER, { tracing: options.tracing !== undefined }) };
+  const versioning: Pick<WorkerOptions, 'workerDeploymentOptions'> = options.deployment
+    ? { workerDeploymentOptions: { version: { ...options.deployment }, useWorkerVersioning: true, defaultVersioningBehavior: 'PINNED' } }
+    : {};
   const observability = workerInterceptorsAndSinks(options.tracing);
   const workers: Worker[] = [];
   // Activities that talk to Temporal themselves (program holders, lease shards) share the worker's connection.
@@ -86,6 +94,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         namespace: options.namespace,
         taskQueue: mainTaskQueue(options.taskQueue),
         ...workflowOptions,
+        ...versioning,
         ...observability,
         activities: {
           ...createInjectorActivities({ client, taskQueue: mainTaskQueue(options.taskQueue), ...options.injectorDeps }),
@@ -103,6 +112,7 @@ export async function createInjectorWorkers(options: InjectorWorkersOptions): Pr
         taskQueue: dockerHostTaskQueue(options.taskQueue, options.dockerHostName),
         // The per-agent workflows run here too, next to the engine, so their short steps can be local activities.
         ...workflowOptions,
+        ...versioning,
         ...observability,
         activities: createDockerActivities({ programs: createProgramSource(client), ...options.dockerDeps }),
         ...options.tuning,

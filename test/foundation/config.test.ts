@@ -92,4 +92,11 @@ describe('config', () => {
   it('needs DOCKER_CERT_PATH when TLS verification is on', () => {
     expect(() => loadConfig({ DOCKER_HOST: 'tcp://docker-b:2376', DOCKER_TLS_VERIFY: '1' })).toThrow(/DOCKER_TLS_VERIFY=1 needs DOCKER_CERT_PATH/);
   });
+
+  it('turns Worker Versioning on with a deployment name and a build id together, off by default', () => {
+    expect(loadConfig({}).workerDeployment).toBeUndefined();
+    expect(loadConfig({ OPENCLAW_WORKER_DEPLOYMENT: 'openclaw-injector', OPENCLAW_WORKER_BUILD_ID: '0.1.0-abc' }).workerDeployment).toEqual({ deploymentName: 'openclaw-injector', buildId: '0.1.0-abc' });
+    expect(() => loadConfig({ OPENCLAW_WORKER_BUILD_ID: '0.1.0-abc' })).toThrow(/OPENCLAW_WORKER_DEPLOYMENT and OPENCLAW_WORKER_BUILD_ID go together/);
+    expect(() => loadConfig({ OPENCLAW_WORKER_DEPLOYMENT: 'a b', OPENCLAW_WORKER_BUILD_ID: 'x' })).toThrow(/OPENCLAW_WORKER_DEPLOYMENT/);
+  });
 });
