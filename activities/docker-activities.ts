@@ -147,6 +147,13 @@ async function classifiedForRollback<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Sets `key` once (a container's labels never change), forgetting the oldest entry past MAX_REMEMBERED_RUNTIMES. */
+function rememberBounded<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.has(key)) return;
+  if (map.size >= MAX_REMEMBERED_RUNTIMES) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+}
+
 function programIdOf(bytes: Buffer): string | null {
   try {
     return decodeUnverified(bytes).programId;
@@ -316,10 +323,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
 
   function rememberProtocol(containerId: string, label: string | undefined): ProtocolVersion {
     const version = negotiateProtocol(label);
-    if (!protocols.has(containerId)) {
-      if (protocols.size >= MAX_REMEMBERED_RUNTIMES) protocols.delete(protocols.keys().next().value as string);
-      protocols.set(containerId, version);
-    }
+    rememberBounded(protocols, containerId, version);
     return version;
   }
 
@@ -343,10 +347,7 @@ export function createDockerActivities(deps: DockerActivityDeps) {
         'RUNTIME_UNSUPPORTED',
       );
     }
-    if (!runtimes.has(containerId)) {
-      if (runtimes.size >= MAX_REMEMBERED_RUNTIMES) runtimes.delete(runtimes.keys().next().value as string);
-      runtimes.set(containerId, kind);
-    }
+    rememberBounded(runtimes, containerId, kind);
     return kind;
   }
 
