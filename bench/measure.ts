@@ -55,15 +55,34 @@ export function loadAverage(): string {
     .join(' / ');
 }
 
+/** Busy and total CPU ticks of the whole machine since boot, all cores (the first line of /proc/stat). */
+function machineTicks(): { busy: number; total: number } | null {
+  let line: string;
+  try {
+    line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  } catch {
+    return null;
+  }
+  // cpu user nice system idle iowait irq softirq steal (guest time is already inside user and nice).
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  const total = ticks.reduce((sum, t) => sum + t, 0);
+  return { busy: total - idle, total };
+}
+
 export interface CpuMeter {
-  /** CPU ms used since the meter started, per process, and as a share of one core over the wall time. */
-  stop(): { wallMs: number; processes: Record<string, { cpuMs: number | null; coreShare: number | null }> };
+  /**
+   * CPU ms used since the meter started, per process, and as a share of one core over the wall time; `machine` is the
+   * share of all the machine's cores that was busy (1 = every core saturated), whoever used it.
+   */
+  stop(): { wallMs: number; processes: Record<string, { cpuMs: number | null; coreShare: number | null }>; machine: { busyShare: number | null; cores: number } };
 }
 
 /** CPU of several processes over one interval; `self` is this process (workers, gateway and client run here). */
 export function startCpuMeter(pids: Record<string, number | null>): CpuMeter {
   const started = performance.now();
   const selfStart = process.cpuUsage();
+  const machineStart = machineTicks();
   const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, pid === null ? null : processCpuMs(pid)]));
   return {
     stop() {
@@ -78,7 +97,9 @@ export function startCpuMeter(pids: Record<string, number | null>): CpuMeter {
       const self = process.cpuUsage(selfStart);
       const selfMs = (self.user + self.system) / 1000;
       processes.self = { cpuMs: selfMs, coreShare: selfMs / wallMs };
-      return { wallMs, processes };
+      const machineEnd = machineTicks();
+      const busyShare = machineStart && machineEnd && machineEnd.total > machineStart.total ? (machineEnd.busy - machineStart.busy) / (machineEnd.total - machineStart.total) : null;
+      return { wallMs, processes, machine: { busyShare, cores: os.cpus().length } };
     },
   };
 }

@@ -11,9 +11,8 @@ import { INJECTION_ID } from '../src/shared/search-attributes';
 import { mainTaskQueue } from '../src/shared/task-queues';
 import { installSdkRuntime } from '../src/temporal/sdk-logging';
 import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH } from '../src/worker/worker';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { createFloorActivities } from './floor/floor-activities';
-import type { floorFanOutWorkflow } from './floor/floor-workflows';
+import { NativeConnection } from '@temporalio/worker';
+import { runFloor } from './floor/floor-run';
 import type { swarmInjectionWorkflow } from '../workflows';
 import { createFleetDriver } from './fleet/fleet-driver';
 import { loadAverage, parseOptions, startBenchDevServer, startCpuMeter, startRssSampler } from './measure';
@@ -44,8 +43,6 @@ interface ScaleResult {
   loadAverage: string;
 }
 
-const FLOOR_WORKFLOWS_PATH = require.resolve('./floor/floor-workflows');
-
 /** The options `npm run bench -- scale` takes. */
 export const OPTIONS: readonly string[] = ['agents'];
 
@@ -63,7 +60,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
     try {
       const client = new Client({ connection: clientConnection });
       for (const agents of scales) {
-        const floorSeconds = await runFloor(agents, connection, client);
+        const floorSeconds = await runFloor(connection, client, { agents, maxParallel: SCALE_MAX_PARALLEL, localSteps: 1, tuning: SCALE_TUNING });
         const r = await runScale(agents, connection, client, devServer.server.pid);
         results.push({ ...r, floorSeconds, floorAgentsPerSecond: agents / floorSeconds, ratioToFloor: floorSeconds / r.seconds, loadAverage: loadAverage() });
       }
@@ -84,32 +81,6 @@ export async function run(args: readonly string[] = []): Promise<void> {
     console.log(`         events per run: ${r.historyEventsPerRun.join(', ')} — ${Math.max(...r.historyEventsPerRun) < HISTORY_WARNING_EVENTS ? 'every run' : 'NOT every run'} under ${HISTORY_WARNING_EVENTS}`);
   }
   for (const r of results) console.log(JSON.stringify({ bench: 'scale', ...r }));
-}
-
-/** Seconds the bare child-per-agent fan-out takes for `agents` children on the same server and worker tuning. */
-async function runFloor(agents: number, connection: NativeConnection, client: Client): Promise<number> {
-  const taskQueue = `scale-floor-${randomBytes(4).toString('hex')}`;
-  const worker = await Worker.create({
-    connection,
-    taskQueue,
-    workflowsPath: FLOOR_WORKFLOWS_PATH,
-    activities: createFloorActivities(),
-    ...SCALE_TUNING,
-  });
-  const running = worker.run();
-  try {
-    const started = performance.now();
-    await client.workflow.execute<typeof floorFanOutWorkflow>('floorFanOutWorkflow', {
-      workflowId: `scale-floor-${randomUUID()}`,
-      taskQueue,
-      args: [{ agents, maxParallel: SCALE_MAX_PARALLEL, from: 0 }],
-      workflowExecutionTimeout: SCALE_TIMEOUT_MS,
-    });
-    return (performance.now() - started) / 1000;
-  } finally {
-    worker.shutdown();
-    await running;
-  }
 }
 
 async function runScale(agents: number, connection: NativeConnection, client: Client, devServerPid: number): Promise<Omit<ScaleResult, 'floorSeconds' | 'floorAgentsPerSecond' | 'ratioToFloor' | 'loadAverage'>> {

@@ -1,7 +1,8 @@
 // Real-swarm benchmark on N real agent containers: (a) the raw Docker limit — plain dockerode making agent protocol
 // v2's two calls per agent (one archive with program and signal, the reads of the agent's answer) — at its best
 // concurrency, and v1's ten-call script beside it; (b) the durable injector end to end over HTTP; (c) the seed's
-// design (5 at a time, a fixed 30 s trace window), measured on a few agents and extrapolated. All in one run.
+// design (5 at a time, a fixed 30 s trace window), measured on a few agents and extrapolated; (f) the Temporal floor,
+// bare children at (b)'s window with no Docker, and what its CPU leaves (b) on a machine (a) saturates. All in one run.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { tsToMs } from '@temporalio/common';
 import Docker from 'dockerode';
 import * as tar from 'tar-stream';
@@ -23,11 +25,12 @@ import { createDockerAdapter } from '../src/docker';
 import { CONTAINER_CHECK_INTERVAL_MS, OUTCOME_FIRST_READ_MS, TRACE_POLL_GROWTH, TRACE_POLL_INITIAL_MS, TRACE_POLL_MAX_MS } from '../src/docker/agent-channel';
 import { createSwarmManager, mapConcurrent } from '../src/docker/agent-swarm';
 import { dockerodeFor } from '../src/docker/dockerode-adapter';
-import { startGateway, startWorkers } from '../src/runtime';
+import { configuredWorkerTuning, startGateway, startWorkers } from '../src/runtime';
 import type { AgentInjectionResult } from '../src/shared/injection-types';
 import type { InjectorWorkersOptions } from '../src/worker/worker';
 import { createLogger } from '../src/shared/logger';
 import { ensureAgentImage, waitUntilReady } from '../test/support/agents';
+import { runFloor } from './floor/floor-run';
 import { SCALE_TUNING } from './scale.bench';
 import { benchCleanup, findProcess, loadAverage, parseOptions, percentile, positiveInteger, startBenchDevServer, startCpuMeter } from './measure';
 
@@ -328,6 +331,39 @@ export async function gatewayJson<T>(url: string, init: { method: 'GET' | 'POST'
 export const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(0) : '-');
 export const duration = (ms: number) => (ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(2)} h` : ms >= 60_000 ? `${(ms / 60_000).toFixed(1)} min` : `${(ms / 1000).toFixed(1)} s`);
 export const share = (s: number | null) => (s === null ? 'n/a' : `${(s * 100).toFixed(0)}% of a core`);
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const busy = (p: PassResult) => (p.cpu.machine.busyShare === null ? 'n/a' : `${pct(p.cpu.machine.busyShare)} of ${p.cpu.machine.cores} cores`);
+
+/** Local activities on a v2 agent's forward path (snapshot, inject, reload, the answer, verify): what the floor runs. */
+export const FORWARD_LOCAL_STEPS = 5;
+/** A pass that kept the machine at least this busy had no CPU to spare: what orchestration burns, Docker loses. */
+export const SATURATED_BUSY_SHARE = 0.9;
+
+/** CPU ms the whole machine spent per agent in a pass (every process: dockerd, the agents, Temporal, this one). */
+function machineMsPerAgent(p: PassResult): number {
+  return p.cpu.machine.busyShare === null ? NaN : (p.cpu.machine.busyShare * p.cpu.machine.cores * p.wallMs) / p.agents;
+}
+
+/** CPU ms per agent of the orchestration: the dev server and this process (workers, gateway, the bench's client). */
+function orchestrationMsPerAgent(p: PassResult): number {
+  return ((p.cpu.processes.devServer.cpuMs ?? NaN) + (p.cpu.processes.self.cpuMs ?? NaN)) / p.agents;
+}
+
+/**
+ * When (a) saturates the machine, an agent costs D ms of CPU there and orchestration adds O of its own, so the most an
+ * orchestrated pass can reach is D / (D + O) of (a)'s rate. O is taken from the floor: no injector can orchestrate
+ * for less than bare children on the same server. (a)'s own orchestration (its client's CPU) is inside D already.
+ */
+function cpuCeiling(r: ModeResult): { saturated: boolean; withFloor: number; withFloorOne: number } {
+  const d = machineMsPerAgent(r.best.pass);
+  const raw = orchestrationMsPerAgent(r.best.pass);
+  const extra = (floor: PassResult) => Math.max(0, orchestrationMsPerAgent(floor) - raw);
+  return {
+    saturated: (r.best.pass.cpu.machine.busyShare ?? 0) >= SATURATED_BUSY_SHARE,
+    withFloor: d / (d + extra(r.floor)),
+    withFloorOne: d / (d + extra(r.floorOne)),
+  };
+}
 
 /** Schedule-to-start latency of workflow tasks and of the trace activity, from the children's own histories. */
 async function taskLatencies(client: Client, workflowIds: string[]): Promise<{ workflowTaskMs: number[]; activityTaskMs: number[] }> {
@@ -365,10 +401,13 @@ interface ModeResult {
   injectorNoCanary: PassResult;
   childrenSpanMs: number;
   latencies: { workflowTaskMs: number[]; activityTaskMs: number[] };
+  /** (f) the Temporal floor at the same window: children with the forward path's local step count, and with one. */
+  floor: PassResult;
+  floorOne: PassResult;
 }
 
 /** The options `npm run bench -- swarm` takes. */
-export const OPTIONS: readonly string[] = ['agents', 'concurrency', 'seed-agents', 'modes', 'tuning'];
+export const OPTIONS: readonly string[] = ['agents', 'concurrency', 'seed-agents', 'modes', 'tuning', 'workflow-task-slots'];
 
 export async function run(args: readonly string[] = []): Promise<void> {
   const options = parseOptions(args, OPTIONS);
@@ -380,6 +419,11 @@ export async function run(args: readonly string[] = []): Promise<void> {
   };
   if (!(tuningName in tunings)) throw new Error("--tuning takes default (the injector's configured slots), sdk (the Temporal SDK's defaults) or scale (the scale bench's)");
   const tuning = tunings[tuningName];
+  // The product's OPENCLAW_WORKFLOW_TASK_SLOTS, for (b)'s workers; only with the product's tuning, which reads it.
+  const workflowTaskSlots = options.get('workflow-task-slots');
+  if (workflowTaskSlots !== undefined && (tuningName !== 'default' || !/^[1-9][0-9]{0,3}$/.test(workflowTaskSlots))) {
+    throw new Error('--workflow-task-slots takes an integer from 1 to 9999, with --tuning default');
+  }
   const agentCount = positiveInteger(options, 'agents', DEFAULT_AGENTS, MAX_BENCH_AGENTS);
   const seedAgents = Math.min(agentCount, positiveInteger(options, 'seed-agents', DEFAULT_SEED_AGENTS, MAX_BENCH_AGENTS));
   const concurrencies = options.get('concurrency')?.split(',').map(Number) ?? DEFAULT_CONCURRENCIES;
@@ -401,7 +445,7 @@ export async function run(args: readonly string[] = []): Promise<void> {
     async () => void (await swarm.down({ [BENCH_LABEL]: '1', [LABEL_GROUP]: group })),
   );
   try {
-    console.log(`swarm bench: ${agentCount} real agents (group ${group}), worker tuning ${tuningName}, load average before start ${loadAverage()}`);
+    console.log(`swarm bench: ${agentCount} real agents (group ${group}), worker tuning ${tuningName}${workflowTaskSlots ? `, ${workflowTaskSlots} workflow task slots` : ''}, load average before start ${loadAverage()}`);
     const image = await ensureAgentImage();
     const startedAt = performance.now();
     // Bind-mounted directories serve both modes: the archive API writes into them as into any container path.
@@ -415,6 +459,8 @@ export async function run(args: readonly string[] = []): Promise<void> {
     const connection = await Connection.connect({ address: devServer.server.address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
+    // Connected on the floor's first pass: the SDK's runtime must first be installed by (b)'s startWorkers.
+    let workerConnection: NativeConnection | undefined;
     const logger = createLogger({ level: 'error', component: 'swarm-bench' });
     const pids = { dockerd: findProcess('dockerd'), containerd: findProcess('containerd'), devServer: devServer.server.pid };
 
@@ -430,8 +476,8 @@ export async function run(args: readonly string[] = []): Promise<void> {
     };
 
     /** (b): workers and gateway of their own for the mode, POST /inject-swarm, poll until done, read every child. */
-    const injectorPass = async (mode: Mode, maxParallel: number, canary?: number) => {
-      const config = loadConfig({
+    const benchConfig = (mode: Mode, canary?: number) =>
+      loadConfig({
         DOCKER_HOST: dockerHost,
         TEMPORAL_ADDRESS: devServer.server.address,
         OPENCLAW_TASK_QUEUE: `bench-${runId}-${mode}-${canary ?? 'default'}`,
@@ -439,8 +485,34 @@ export async function run(args: readonly string[] = []): Promise<void> {
         OPENCLAW_API_TOKENS: TOKEN,
         OPENCLAW_DATA_DIR: dataDir,
         OPENCLAW_LOG_LEVEL: 'error',
+        ...(workflowTaskSlots ? { OPENCLAW_WORKFLOW_TASK_SLOTS: workflowTaskSlots } : {}),
         ...(mode === 'host' ? { OPENCLAW_HOST_PATH_ROOT: agentsDir } : {}),
       });
+
+    /**
+     * (f): the Temporal floor under (b): as many bare children, as many at a time, with the same worker slots, each
+     * running `localSteps` no-op local activities; no Docker, no gateway. What orchestration alone costs here.
+     */
+    const floorPass = async (maxParallel: number, localSteps: number): Promise<PassResult> => {
+      if (!workerConnection) {
+        const connected = await NativeConnection.connect({ address: devServer.server.address });
+        cleanups.push(() => connected.close());
+        workerConnection = connected;
+      }
+      let meter: ReturnType<typeof startCpuMeter> | undefined;
+      let cpu: PassResult['cpu'] | undefined;
+      const seconds = await runFloor(
+        workerConnection,
+        client,
+        { agents: agentIds.length, maxParallel, localSteps, tuning: tuning ?? configuredWorkerTuning(benchConfig('api')) },
+        { start: () => (meter = startCpuMeter(pids)), stop: () => (cpu = meter?.stop()) },
+      );
+      if (!cpu) throw new Error('the floor pass was not measured');
+      return { label: `floor-${localSteps}`, agents: agentIds.length, wallMs: seconds * 1000, steps: emptySteps(), cpu };
+    };
+
+    const injectorPass = async (mode: Mode, maxParallel: number, canary?: number) => {
+      const config = benchConfig(mode, canary);
       const workers = await startWorkers({ config, temporalAddress: devServer.server.address, logger, tuning });
       try {
         const gateway = await startGateway({ config, temporalAddress: devServer.server.address, logger, port: 0 });
@@ -491,10 +563,12 @@ export async function run(args: readonly string[] = []): Promise<void> {
       const best = sweep.reduce((a, b) => (rate(b.pass) > rate(a.pass) ? b : a));
       const { injector, childrenSpanMs, latencies } = await injectorPass(mode, best.concurrency);
       const { injector: injectorNoCanary } = await injectorPass(mode, best.concurrency, 0);
+      const floor = await floorPass(best.concurrency, FORWARD_LOCAL_STEPS);
+      const floorOne = await floorPass(best.concurrency, 1);
       // The raw limit again after (b): the machine is shared, so its drift over the run is shown, and the mean is used.
       const rawAfter = await timedPass(`${mode}-raw${best.concurrency}b`, best.concurrency, raw);
       const rawV1 = await timedPass(`${mode}-rawv1-${best.concurrency}`, best.concurrency, rawV1Script);
-      return { mode, sweep, best, rawAfter, rawRate: (rate(best.pass) + rate(rawAfter)) / 2, rawV1, injector, injectorNoCanary, childrenSpanMs, latencies };
+      return { mode, sweep, best, rawAfter, rawRate: (rate(best.pass) + rate(rawAfter)) / 2, rawV1, injector, injectorNoCanary, childrenSpanMs, latencies, floor, floorOne };
     };
 
     // The machine is shared: what dockerd and the dev server burn while this bench does nothing is the background.
@@ -521,10 +595,10 @@ export async function run(args: readonly string[] = []): Promise<void> {
     const seedAtReferenceMs = Math.ceil(REFERENCE_FLEET / SEED_BATCH) * seedBatchMs;
 
     console.log(`\nswarm bench, ${agentCount} agents; load average at the end ${loadAverage()}`);
-    console.log('path                                                          agents  total      agents/s  dockerd         dev server      bench process (workers+gateway+client)');
+    console.log('path                                                          agents  total      agents/s  dockerd         dev server      bench process   machine busy (all cores)');
     const row = (label: string, p: PassResult) =>
       console.log(
-        `${label.padEnd(61)} ${String(p.agents).padStart(6)}  ${duration(p.wallMs).padEnd(9)}  ${rate(p).toFixed(2).padStart(8)}  ${share(p.cpu.processes.dockerd.coreShare).padEnd(15)} ${share(p.cpu.processes.devServer.coreShare).padEnd(15)} ${share(p.cpu.processes.self.coreShare)}`,
+        `${label.padEnd(61)} ${String(p.agents).padStart(6)}  ${duration(p.wallMs).padEnd(9)}  ${rate(p).toFixed(2).padStart(8)}  ${share(p.cpu.processes.dockerd.coreShare).padEnd(15)} ${share(p.cpu.processes.devServer.coreShare).padEnd(15)} ${share(p.cpu.processes.self.coreShare).padEnd(15)} ${busy(p)}`,
       );
     for (const r of results) {
       for (const { concurrency, pass } of r.sweep) row(`(a) raw v2 (2 calls), ${MODE_LABEL[r.mode]}, conc. ${concurrency}${concurrency === r.best.concurrency ? ' (best)' : ''}`, pass);
@@ -532,6 +606,8 @@ export async function run(args: readonly string[] = []): Promise<void> {
       row(`(b) the same with CANARY: 0`, r.injectorNoCanary);
       row(`(a) raw v2, ${MODE_LABEL[r.mode]}, conc. ${r.best.concurrency}, again after (b)`, r.rawAfter);
       row(`(a') raw v1 (~10 calls), ${MODE_LABEL[r.mode]}, conc. ${r.best.concurrency}`, r.rawV1);
+      row(`(f) Temporal floor: bare children, ${FORWARD_LOCAL_STEPS} no-op local steps, window ${r.best.concurrency}`, r.floor);
+      row(`(f) the same, 1 no-op local step`, r.floorOne);
     }
     console.log(
       `${'(c) seed design: 5 at a time, 30 s trace window'.padEnd(61)} ${String(seedAgents).padStart(6)}  ${duration(seedWallMs).padEnd(9)}  ${((seedAgents * 1000) / seedWallMs).toFixed(3).padStart(8)}  (measured on ${seedAgents} agents)`,
@@ -549,6 +625,18 @@ export async function run(args: readonly string[] = []): Promise<void> {
       console.log(`  with CANARY: 0 (no canary wave; the raw script has none): ${((rate(r.injectorNoCanary) / r.rawRate) * 100).toFixed(0)}% of the raw limit`);
       console.log(
         `  at ${REFERENCE_FLEET} agents, EXTRAPOLATED from measured rates: (b) ${duration(injectorAtReferenceMs)} vs (c) ${duration(seedAtReferenceMs)} (${Math.ceil(REFERENCE_FLEET / SEED_BATCH)} batches × ${duration(seedBatchMs)}): ${speedup.toFixed(0)}× — target ≥ 100×: ${speedup >= 100 ? 'met' : 'MISSED'}`,
+      );
+      const ceiling = cpuCeiling(r);
+      console.log(
+        `  CPU per agent, ms: the whole machine ${fmt(machineMsPerAgent(r.best.pass))} in (a), ${fmt(machineMsPerAgent(r.injector))} in (b); ` +
+          `orchestration (dev server + bench process) ${fmt(orchestrationMsPerAgent(r.best.pass))} in (a), ${fmt(orchestrationMsPerAgent(r.injector))} in (b), ` +
+          `${fmt(orchestrationMsPerAgent(r.floor))} in the floor (${FORWARD_LOCAL_STEPS} steps), ${fmt(orchestrationMsPerAgent(r.floorOne))} (1 step)`,
+      );
+      console.log(
+        ceiling.saturated
+          ? `  (a) kept the machine ${busy(r.best.pass)} busy, so orchestration CPU comes out of Docker's: a fan-out as cheap as the floor could reach at most ` +
+              `${pct(ceiling.withFloor)} of (a) (${pct(ceiling.withFloorOne)} with one step per child); (b) is ${pct(ratio / ceiling.withFloor)} of that ceiling`
+          : `  (a) left the machine ${busy(r.best.pass)} busy (not saturated): the CPU ceiling does not apply`,
       );
       console.log(`  (b)'s children ran from first start to last finish in ${duration(r.childrenSpanMs)} of its ${duration(r.injector.wallMs)} (the rest: compile, resolve, the canary wave, the 250 ms status poll)`);
       console.log(`  per-step latency, ms     (b) injector p50 / p95     (a) raw at best concurrency p50 / p95`);
@@ -568,12 +656,14 @@ export async function run(args: readonly string[] = []): Promise<void> {
       agentsPerSecond: Number(rate(p).toFixed(2)),
       seconds: Number((p.wallMs / 1000).toFixed(1)),
       cpuCoreShare: Object.fromEntries(Object.entries(p.cpu.processes).map(([k, v]) => [k, v.coreShare === null ? null : Number(v.coreShare.toFixed(2))])),
+      machineBusyShare: p.cpu.machine.busyShare === null ? null : Number(p.cpu.machine.busyShare.toFixed(2)),
     });
     console.log(
       JSON.stringify({
         bench: 'swarm',
         agents: agentCount,
         tuning: tuningName,
+        workflowTaskSlots: workflowTaskSlots ? Number(workflowTaskSlots) : null,
         loadAverage: loadAverage(),
         backgroundDockerdCoreShare: idle.processes.dockerd.coreShare === null ? null : Number(idle.processes.dockerd.coreShare.toFixed(2)),
         seed: { agents: seedAgents, seconds: Number((seedWallMs / 1000).toFixed(1)), extrapolatedSecondsAt1159: Math.round(seedAtReferenceMs / 1000) },
@@ -589,6 +679,17 @@ export async function run(args: readonly string[] = []): Promise<void> {
           speedupOverSeedAt1159Extrapolated: Number(speedup.toFixed(1)),
           stepsP50: Object.fromEntries(STEPS.map((st) => [st, Math.round(percentile(r.injector.steps[st], 50))])),
           stepsP95: Object.fromEntries(STEPS.map((st) => [st, Math.round(percentile(r.injector.steps[st], 95))])),
+          floor: { localSteps: FORWARD_LOCAL_STEPS, maxParallel: r.best.concurrency, ...passJson(r.floor) },
+          floorOneStep: { localSteps: 1, maxParallel: r.best.concurrency, ...passJson(r.floorOne) },
+          cpuMsPerAgent: {
+            machineRaw: Math.round(machineMsPerAgent(r.best.pass)),
+            machineInjector: Math.round(machineMsPerAgent(r.injector)),
+            orchestrationRaw: Math.round(orchestrationMsPerAgent(r.best.pass)),
+            orchestrationInjector: Math.round(orchestrationMsPerAgent(r.injector)),
+            orchestrationFloor: Math.round(orchestrationMsPerAgent(r.floor)),
+            orchestrationFloorOneStep: Math.round(orchestrationMsPerAgent(r.floorOne)),
+          },
+          cpuCeiling: (({ saturated, withFloor, withFloorOne }) => ({ saturated, withFloor: Number(withFloor.toFixed(3)), withFloorOneStep: Number(withFloorOne.toFixed(3)) }))(cpuCeiling(r)),
           workflowTaskScheduleToStartP50: Math.round(percentile(r.latencies.workflowTaskMs, 50)),
           workflowTaskScheduleToStartP95: Math.round(percentile(r.latencies.workflowTaskMs, 95)),
         })),

@@ -60,6 +60,15 @@ export interface RunningWorkers {
   stop(): Promise<void>;
 }
 
+/** The worker slots the configuration asks for (OPENCLAW_*_SLOTS), as the SDK's worker options. */
+export function configuredWorkerTuning(config: Config): NonNullable<InjectorWorkersOptions['tuning']> {
+  return {
+    maxConcurrentWorkflowTaskExecutions: config.workerSlots.workflowTasks,
+    maxConcurrentActivityTaskExecutions: config.workerSlots.activities,
+    maxConcurrentLocalActivityExecutions: config.workerSlots.localActivities,
+  };
+}
+
 export async function startWorkers(options: {
   config: Config;
   temporalAddress: string;
@@ -97,11 +106,7 @@ export async function startWorkers(options: {
       identity: config.agentIdentity,
       runtimes: createRuntimeDrivers(docker),
     },
-    tuning: options.tuning ?? {
-      maxConcurrentWorkflowTaskExecutions: config.workerSlots.workflowTasks,
-      maxConcurrentActivityTaskExecutions: config.workerSlots.activities,
-      maxConcurrentLocalActivityExecutions: config.workerSlots.localActivities,
-    },
+    tuning: options.tuning ?? configuredWorkerTuning(config),
   });
   const done = workers.run();
   return {

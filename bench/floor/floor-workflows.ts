@@ -13,9 +13,12 @@ export interface FloorInput {
   maxParallel: number;
   /** First agent index of this run. */
   from: number;
+  /** No-op local activities per child, one after the other (default 1). */
+  localSteps?: number;
 }
 
-export async function floorChildWorkflow(agent: number): Promise<number> {
+export async function floorChildWorkflow(agent: number, localSteps = 1): Promise<number> {
+  for (let step = 1; step < localSteps; step++) await noop(agent);
   return noop(agent);
 }
 
@@ -26,7 +29,7 @@ export async function floorFanOutWorkflow(input: FloorInput): Promise<number> {
     while (inFlight.size >= input.maxParallel) await Promise.race(inFlight);
     const child: Promise<unknown> = executeChild(floorChildWorkflow, {
       workflowId: `${workflowInfo().workflowId}/${agent}`,
-      args: [agent],
+      args: [agent, input.localSteps ?? 1],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
     }).finally(() => inFlight.delete(child));
     inFlight.add(child);
