@@ -22,6 +22,7 @@ import {
   ProgramRef,
   rollbackReloadId,
   TraceLineRecord,
+  StepTiming,
   TraceSummary,
 } from '../src/shared/injection-types';
 import { TRACE_HEARTBEAT_INTERVAL_MS } from '../src/shared/timeouts';
@@ -370,6 +371,128 @@ export function createDockerActivities(deps: DockerActivityDeps) {
     return deps.runtimes[runtime];
   }
 
+  /** Seals the compiled program for this agent and reload, and stages it; the agent renames it into place on reload. */
+  async function injectProgram(input: { containerId: string; agentId: string; reloadId: string; bytecodeBase64?: string; program?: ProgramRef; sha256: string }): Promise<void> {
+    const bytes = input.program ? await deps.programs.get(input.program) : Buffer.from(input.bytecodeBase64 ?? '', 'base64');
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== input.sha256) throw ApplicationFailure.nonRetryable(`program bytes hash to ${actual}, expected ${input.sha256}`, 'PROGRAM_CORRUPTED');
+    const runtime = await runtimeAt(input.containerId);
+    await classified(async () => {
+      const sealed = await sealForInstall(deps.sealing, { compiled: bytes, agentId: input.agentId, reloadId: input.reloadId });
+      if (runtime !== 'reference') {
+        // Only what this worker sealed is written: the bundle carries the sealed bytecode and its digest.
+        const sha256 = createHash('sha256').update(sealed.bytes).digest('hex');
+        await driverFor(runtime).stage(input.containerId, input.reloadId, { programId: sealed.programId ?? '', sha256, bytes: sealed.bytes });
+        return;
+      }
+      // v2: the program and its signal in one archive; reloadAgent then has nothing left to do.
+      if ((await protocolAt(input.containerId)) === 2) await channel.sendV2(input.containerId, input.reloadId, sealed.bytes);
+      else await channel.stage(input.containerId, input.reloadId, sealed.bytes);
+    });
+  }
+
+  async function reloadAgent(input: { containerId: string; reloadId: string }): Promise<void> {
+    const runtime = await runtimeAt(input.containerId);
+    if (runtime !== 'reference') {
+      await classified(() => driverFor(runtime).switchTo(input.containerId, input.reloadId));
+      return;
+    }
+    if ((await protocolAt(input.containerId)) === 2) return; // the signal went with the program (injectProgram)
+    await classified(() => channel.reload(input.containerId, input.reloadId, true));
+  }
+
+  /**
+   * The first part of a trace capture, run as a local activity next to the workflow: reads the trace for at most
+   * `windowMs` and returns null when the agent has not written its final line by then (the workflow goes on with
+   * captureTrace, which heartbeats and can be cancelled at any moment). Most agents answer well inside the window,
+   * which saves an activity dispatch and a workflow task per agent. When the window is the whole TRACE_TIMEOUT, no
+   * final line is TRACE_TIMEOUT, as in captureTrace.
+   */
+  async function captureTraceBriefly(input: { containerId: string; reloadId: string; fromOffset: number; windowMs: number; timeoutMs: number }): Promise<TraceSummary | null> {
+    const windowMs = Math.min(input.windowMs, input.timeoutMs);
+    const runtime = await runtimeAt(input.containerId);
+    if (runtime !== 'reference') {
+      // One gateway answer takes seconds: more than the local window. The heartbeating captureTrace asks instead.
+      if (windowMs < input.timeoutMs) return null;
+      return driverTrace(runtime, input.containerId, input.reloadId, windowMs);
+    }
+    const signal = Context.current().cancellationSignal;
+    if ((await protocolAt(input.containerId)) === 2) {
+      const outcome = await classified(() => channel.readOutcome(input.containerId, input.reloadId, { timeoutMs: windowMs, signal }));
+      if (outcome) return summarizeOutcome(outcome);
+      if (windowMs < input.timeoutMs && !signal.aborted) return null;
+      throw noFinalLine(input, { lines: [], final: null, truncated: false });
+    }
+    const result = await classified(() => channel.readTrace(input.containerId, input.reloadId, input.fromOffset, { timeoutMs: windowMs, signal }));
+    if (result.final) return summarizeTrace(result);
+    if (windowMs < input.timeoutMs && !signal.aborted) return null;
+    throw noFinalLine(input, result);
+  }
+
+  /** The agent said it completed, under the right program id, and now runs it. */
+  async function verifyInjection(input: { containerId: string; reloadId: string; programId: string; trace: TraceSummary }): Promise<void> {
+    const final = input.trace.final;
+    if (!final) throw ApplicationFailure.nonRetryable('no final trace line to verify', 'VERIFY_FAILED');
+    if (final.status !== 'completed') {
+      const { code, message } = finalError(final);
+      throw ApplicationFailure.nonRetryable(`${code}: ${message}`, isRefusal(code) ? 'PROGRAM_REFUSED' : 'PROGRAM_FAILED');
+    }
+    if (final.programId !== input.programId) {
+      throw ApplicationFailure.nonRetryable(`the agent ran program ${String(final.programId)}, expected ${input.programId}`, 'VERIFY_FAILED');
+    }
+    const runtime = await runtimeAt(input.containerId);
+    // v2: the answer said what runs now, read in the same call as the final line.
+    const current =
+      input.trace.current !== undefined
+        ? input.trace.current
+        : await classified(() => (runtime === 'reference' ? channel.current(input.containerId) : driverFor(runtime).current(input.containerId)));
+    if (current?.reloadId !== input.reloadId || current.programId !== input.programId) {
+      throw ApplicationFailure.nonRetryable(
+        `the agent's CURRENT names program ${String(current?.programId)} (reload ${String(current?.reloadId)}), expected ${input.programId} (${input.reloadId})`,
+        'VERIFY_FAILED',
+      );
+    }
+  }
+
+  /**
+   * The forward path after the snapshot in one local activity (children started since FORWARD_IN_ONE_STEP_PATCH):
+   * inject, reload, the agent's answer within `windowMs`, and verify. As four local activities they cost four round
+   * trips through the worker and four marker events per agent, CPU that on a saturated host comes out of Docker's
+   * (BENCHMARKS.md, tuning log). Every step is idempotent, so a retry of the whole is safe: the agent applies a reload
+   * once, and a staged program or signal written again for the same reload changes nothing. No answer within the
+   * window returns a null trace, and the workflow waits on in the heartbeating captureTrace, then verifies.
+   */
+  async function injectAndConfirm(input: ConfirmInput): Promise<ConfirmResult> {
+    const timings: StepTiming[] = [];
+    const step = async <T>(name: StepTiming['step'], run: () => Promise<T>): Promise<T> => {
+      const startedAt = Date.now();
+      try {
+        return await run();
+      } finally {
+        timings.push({ step: name, ms: Date.now() - startedAt });
+      }
+    };
+    const { containerId, reloadId } = input;
+    await step('inject', () =>
+      injectProgram(
+        input.program
+          ? { containerId, agentId: input.agentId, reloadId, program: input.program, sha256: input.sha256 }
+          : { containerId, agentId: input.agentId, reloadId, bytecodeBase64: input.bytecodeBase64, sha256: input.sha256 },
+      ),
+    );
+    await step('reload', () => reloadAgent({ containerId, reloadId }));
+    const trace = await step('trace', () => captureTraceBriefly({ containerId, reloadId, fromOffset: input.fromOffset, windowMs: input.windowMs, timeoutMs: input.timeoutMs }));
+    if (!trace) return { timings, trace: null, failure: null };
+    try {
+      await step('verify', () => verifyInjection({ containerId, reloadId, programId: input.programId, trace }));
+    } catch (err) {
+      // What the answer refused is final: returned beside the trace, so the record keeps what the agent said.
+      if (err instanceof ApplicationFailure && err.nonRetryable && err.type) return { timings, trace, failure: { type: err.type, message: err.message } };
+      throw err;
+    }
+    return { timings, trace, failure: null };
+  }
+
   return withStepLogs(logged, {
     async dockerVersion(): Promise<{ host: string; version: string }> {
       const { version } = await classified(() => docker.ping());
@@ -421,35 +544,8 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       });
     },
 
-    /** Seals the compiled program for this agent and reload, and stages it; the agent renames it into place on reload. */
-    async injectProgram(input: { containerId: string; agentId: string; reloadId: string; bytecodeBase64?: string; program?: ProgramRef; sha256: string }): Promise<void> {
-      const bytes = input.program ? await deps.programs.get(input.program) : Buffer.from(input.bytecodeBase64 ?? '', 'base64');
-      const actual = createHash('sha256').update(bytes).digest('hex');
-      if (actual !== input.sha256) throw ApplicationFailure.nonRetryable(`program bytes hash to ${actual}, expected ${input.sha256}`, 'PROGRAM_CORRUPTED');
-      const runtime = await runtimeAt(input.containerId);
-      await classified(async () => {
-        const sealed = await sealForInstall(deps.sealing, { compiled: bytes, agentId: input.agentId, reloadId: input.reloadId });
-        if (runtime !== 'reference') {
-          // Only what this worker sealed is written: the bundle carries the sealed bytecode and its digest.
-          const sha256 = createHash('sha256').update(sealed.bytes).digest('hex');
-          await driverFor(runtime).stage(input.containerId, input.reloadId, { programId: sealed.programId ?? '', sha256, bytes: sealed.bytes });
-          return;
-        }
-        // v2: the program and its signal in one archive; reloadAgent then has nothing left to do.
-        if ((await protocolAt(input.containerId)) === 2) await channel.sendV2(input.containerId, input.reloadId, sealed.bytes);
-        else await channel.stage(input.containerId, input.reloadId, sealed.bytes);
-      });
-    },
-
-    async reloadAgent(input: { containerId: string; reloadId: string }): Promise<void> {
-      const runtime = await runtimeAt(input.containerId);
-      if (runtime !== 'reference') {
-        await classified(() => driverFor(runtime).switchTo(input.containerId, input.reloadId));
-        return;
-      }
-      if ((await protocolAt(input.containerId)) === 2) return; // the signal went with the program (injectProgram)
-      await classified(() => channel.reload(input.containerId, input.reloadId, true));
-    },
+    injectProgram,
+    reloadAgent,
 
     /** Reads the agent's trace for this reload until its final line, heartbeating; no final line in time is TRACE_TIMEOUT. */
     async captureTrace(input: { containerId: string; reloadId: string; fromOffset: number; timeoutMs: number }): Promise<TraceSummary> {
@@ -467,58 +563,9 @@ export function createDockerActivities(deps: DockerActivityDeps) {
       return summarizeTrace(result);
     },
 
-    /**
-     * The first part of a trace capture, run as a local activity next to the workflow: reads the trace for at most
-     * `windowMs` and returns null when the agent has not written its final line by then (the workflow goes on with
-     * captureTrace, which heartbeats and can be cancelled at any moment). Most agents answer well inside the window,
-     * which saves an activity dispatch and a workflow task per agent. When the window is the whole TRACE_TIMEOUT, no
-     * final line is TRACE_TIMEOUT, as in captureTrace.
-     */
-    async captureTraceBriefly(input: { containerId: string; reloadId: string; fromOffset: number; windowMs: number; timeoutMs: number }): Promise<TraceSummary | null> {
-      const windowMs = Math.min(input.windowMs, input.timeoutMs);
-      const runtime = await runtimeAt(input.containerId);
-      if (runtime !== 'reference') {
-        // One gateway answer takes seconds: more than the local window. The heartbeating captureTrace asks instead.
-        if (windowMs < input.timeoutMs) return null;
-        return driverTrace(runtime, input.containerId, input.reloadId, windowMs);
-      }
-      const signal = Context.current().cancellationSignal;
-      if ((await protocolAt(input.containerId)) === 2) {
-        const outcome = await classified(() => channel.readOutcome(input.containerId, input.reloadId, { timeoutMs: windowMs, signal }));
-        if (outcome) return summarizeOutcome(outcome);
-        if (windowMs < input.timeoutMs && !signal.aborted) return null;
-        throw noFinalLine(input, { lines: [], final: null, truncated: false });
-      }
-      const result = await classified(() => channel.readTrace(input.containerId, input.reloadId, input.fromOffset, { timeoutMs: windowMs, signal }));
-      if (result.final) return summarizeTrace(result);
-      if (windowMs < input.timeoutMs && !signal.aborted) return null;
-      throw noFinalLine(input, result);
-    },
-
-    /** The agent said it completed, under the right program id, and now runs it. */
-    async verifyInjection(input: { containerId: string; reloadId: string; programId: string; trace: TraceSummary }): Promise<void> {
-      const final = input.trace.final;
-      if (!final) throw ApplicationFailure.nonRetryable('no final trace line to verify', 'VERIFY_FAILED');
-      if (final.status !== 'completed') {
-        const { code, message } = finalError(final);
-        throw ApplicationFailure.nonRetryable(`${code}: ${message}`, isRefusal(code) ? 'PROGRAM_REFUSED' : 'PROGRAM_FAILED');
-      }
-      if (final.programId !== input.programId) {
-        throw ApplicationFailure.nonRetryable(`the agent ran program ${String(final.programId)}, expected ${input.programId}`, 'VERIFY_FAILED');
-      }
-      const runtime = await runtimeAt(input.containerId);
-      // v2: the answer said what runs now, read in the same call as the final line.
-      const current =
-        input.trace.current !== undefined
-          ? input.trace.current
-          : await classified(() => (runtime === 'reference' ? channel.current(input.containerId) : driverFor(runtime).current(input.containerId)));
-      if (current?.reloadId !== input.reloadId || current.programId !== input.programId) {
-        throw ApplicationFailure.nonRetryable(
-          `the agent's CURRENT names program ${String(current?.programId)} (reload ${String(current?.reloadId)}), expected ${input.programId} (${input.reloadId})`,
-          'VERIFY_FAILED',
-        );
-      }
-    },
+    captureTraceBriefly,
+    verifyInjection,
+    injectAndConfirm,
 
     /**
      * Restores the program the injection replaced (or no program, if there was none), reloads, and checks that the
@@ -683,6 +730,30 @@ export function createDockerActivities(deps: DockerActivityDeps) {
 type ActivityFunction = (...args: never[]) => Promise<unknown>;
 
 /** The same activities, each running inside `logged` (one log line per step); names and signatures unchanged. */
+/** What injectAndConfirm is given: the inject step's input, the answer's window and the program to verify. */
+export interface ConfirmInput {
+  containerId: string;
+  agentId: string;
+  reloadId: string;
+  program?: ProgramRef;
+  bytecodeBase64?: string;
+  sha256: string;
+  programId: string;
+  fromOffset: number;
+  windowMs: number;
+  timeoutMs: number;
+}
+
+/** What injectAndConfirm did: each step's time, the agent's answer, and a refusal that came with the answer. */
+export interface ConfirmResult {
+  /** inject, reload, trace (the window's part) and, when the agent answered, verify, in that order. */
+  timings: StepTiming[];
+  /** The agent's trace for the reload; null when it had not answered within the window. */
+  trace: TraceSummary | null;
+  /** Verify's non-retryable failure (the agent failed, refused, or runs another program), with its type. */
+  failure: { type: string; message: string } | null;
+}
+
 function withStepLogs<A extends Record<string, ActivityFunction>>(logged: <T>(step: () => Promise<T>) => Promise<T>, activities: A): A {
   const wrapped: Record<string, ActivityFunction> = {};
   for (const [name, activity] of Object.entries(activities)) wrapped[name] = (...args) => logged(() => activity(...args));

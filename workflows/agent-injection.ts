@@ -31,6 +31,7 @@ import {
   DOCKER_RETRY_INITIAL_INTERVAL,
   DOCKER_RETRY_MAXIMUM_INTERVAL,
   DOCKER_STEP_TIMEOUT,
+  CONFIRM_STEP_SLACK_MS,
   LOCAL_TRACE_WINDOW_MS,
   ROLLBACK_MIN_ATTEMPTS,
   TRACE_ACTIVITY_SLACK_MS,
@@ -48,6 +49,13 @@ export const TRACE_FIRST_LOCALLY_PATCH = 'trace-first-locally';
  * injection touched it (undoUnrecordedSteps) instead of taking "no snapshot" for "nothing changed".
  */
 export const UNDO_UNRECORDED_STEPS_PATCH = 'undo-unrecorded-steps';
+
+/**
+ * Children started by this build run inject, reload, the brief wait for the answer and verify as one local activity
+ * (injectAndConfirm) after the snapshot: one round trip through the worker and one marker instead of four. Children
+ * recorded before it ran them as four local activities, and replay that way.
+ */
+export const FORWARD_IN_ONE_STEP_PATCH = 'forward-in-one-step';
 
 export { abortAgentSignal } from '../src/contracts/messages';
 
@@ -110,6 +118,52 @@ async function captureTraceOf(input: AgentInjectionInput, at: { containerId: str
   return quick ?? tracer.captureTrace({ ...traceInput, timeoutMs: input.traceTimeoutMs - windowMs });
 }
 
+/**
+ * The forward path after the snapshot (FORWARD_IN_ONE_STEP_PATCH): injectAndConfirm, then, for an agent that had not
+ * answered within the local window, the heartbeating captureTrace and verify. Its steps' times go into `timings`, the
+ * window's part of the wait counted in the trace step. Resolves with the trace; when the injection fails after the
+ * agent answered, the answer goes to `keep` (for the record and the rollback) before the failure is thrown.
+ */
+async function injectAndConfirmOf(
+  input: AgentInjectionInput,
+  timings: StepTiming[],
+  at: { containerId: string; reloadId: string; fromOffset: number },
+  keep: (trace: TraceSummary) => void,
+): Promise<TraceSummary> {
+  const windowMs = Math.min(LOCAL_TRACE_WINDOW_MS, input.traceTimeoutMs);
+  const local = localDockerSteps(input.retries, { startToCloseTimeout: windowMs + CONFIRM_STEP_SLACK_MS });
+  const program = input.program ? { program: input.program } : { bytecodeBase64: input.bytecodeBase64 };
+  const called = Date.now();
+  const step = await local
+    .injectAndConfirm({ ...at, ...program, agentId: input.agentId, sha256: input.sha256, programId: input.programId, windowMs, timeoutMs: input.traceTimeoutMs })
+    .catch((err: unknown) => {
+      // Which of its steps failed is in the error; the time is all the record can say of them.
+      timings.push({ step: 'inject', ms: Date.now() - called });
+      throw err;
+    });
+  const windowPart = step.timings.find((t) => t.step === 'trace')?.ms ?? 0;
+  if (step.trace) {
+    timings.push(...step.timings);
+    if (step.failure) {
+      keep(step.trace);
+      throw ApplicationFailure.nonRetryable(step.failure.message, step.failure.type);
+    }
+    return step.trace;
+  }
+  timings.push(...step.timings.filter((t) => t.step !== 'trace'));
+  const tracer = traceActivities(input.dockerTaskQueue, input.retries, input.traceTimeoutMs);
+  const started = Date.now();
+  let trace: TraceSummary;
+  try {
+    trace = await tracer.captureTrace({ ...at, timeoutMs: input.traceTimeoutMs - windowMs });
+  } finally {
+    timings.push({ step: 'trace', ms: windowPart + Date.now() - started });
+  }
+  keep(trace);
+  await timed(timings, 'verify', () => localDockerSteps(input.retries).verifyInjection({ containerId: at.containerId, reloadId: at.reloadId, programId: input.programId, trace }));
+  return trace;
+}
+
 async function timed<T>(timings: StepTiming[], step: StepTiming['step'], fn: () => Promise<T>): Promise<T> {
   const started = Date.now();
   try {
@@ -141,6 +195,10 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       const snapshot = await timed(timings, 'snapshot', () => steps.snapshotAgent({ agentId: input.agentId, injectionId: input.injectionId }));
       done.snapshot = snapshot;
       const { containerId } = snapshot;
+      if (patched(FORWARD_IN_ONE_STEP_PATCH)) {
+        done.trace = await injectAndConfirmOf(input, timings, { containerId, reloadId, fromOffset: snapshot.logOffset }, (trace) => (done.trace = trace));
+        return;
+      }
       await timed(timings, 'inject', () =>
         // By reference when the parent holds the program (the activity fetches the bytes); older children carry them.
         steps.injectProgram(

@@ -18,6 +18,8 @@ export const TRACE_HEARTBEAT_TIMEOUT: Duration = '15 seconds';
  * so signals to the child (abortAgent) wait for it: this bounds that wait.
  */
 export const LOCAL_TRACE_WINDOW_MS = 2_000;
+/** Added to the answer's window for injectAndConfirm's start-to-close bound: the inject step's 30 s, reload and verify. */
+export const CONFIRM_STEP_SLACK_MS = 60_000;
 /** Added to TRACE_TIMEOUT for the capture's own start-to-close bound. */
 export const TRACE_ACTIVITY_SLACK_MS = 30_000;
 

@@ -41,6 +41,26 @@ function leaseCounts(result: unknown): { granted: number; busy: number } | null 
   return Array.isArray(granted) && Array.isArray(busy) ? { granted: granted.length, busy: busy.length } : null;
 }
 
+/** The forward path's one local activity, and the step each of its timings stands for (the activities it replaced). */
+const CONFIRM_ACTIVITY = 'injectAndConfirm';
+const CONFIRM_STEP_NAMES: Readonly<Record<string, string>> = { inject: 'injectProgram', reload: 'reloadAgent', trace: 'captureTraceBriefly', verify: 'verifyInjection' };
+
+/**
+ * injectAndConfirm's steps, each recorded under the step name it had as an activity of its own, so the histogram per
+ * step (and the dashboard over it) reads the same for children of either shape. verify failed when the answer
+ * carried a failure.
+ */
+function recordConfirmSteps(duration: MetricHistogram, tags: MetricTags, result: unknown): void {
+  if (typeof result !== 'object' || result === null) return;
+  const { timings, failure } = result as { timings?: unknown; failure?: unknown };
+  if (!Array.isArray(timings)) return;
+  for (const timing of timings as Array<{ step?: unknown; ms?: unknown }>) {
+    const step = typeof timing.step === 'string' ? CONFIRM_STEP_NAMES[timing.step] : undefined;
+    if (!step || typeof timing.ms !== 'number') continue;
+    duration.record(timing.ms / 1000, { ...tags, step, result: step === 'verifyInjection' && failure ? 'error' : 'ok' });
+  }
+}
+
 export function activityMetricsInterceptor(ctx: Context): ActivityInterceptors {
   const step = ctx.info.activityType;
   const metrics = instrumentsOf(Runtime.instance().metricMeter);
@@ -54,6 +74,7 @@ export function activityMetricsInterceptor(ctx: Context): ActivityInterceptors {
         try {
           const value = await next(input);
           result = 'ok';
+          if (step === CONFIRM_ACTIVITY) recordConfirmSteps(metrics.duration, tags, value);
           if (step === 'acquireLeases') {
             const counts = leaseCounts(value);
             if (counts) {

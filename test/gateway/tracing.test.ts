@@ -101,7 +101,7 @@ describe('traces', () => {
         'RunActivity:compileProgram',
         'StartChildWorkflow:agentInjectionWorkflow',
         'RunWorkflow:agentInjectionWorkflow',
-        'RunActivity:injectProgram',
+        'RunActivity:injectAndConfirm',
       ]),
     );
     // Parents chain back to the request: the workflow start is the request's child, the swarm's run the start's.
@@ -112,7 +112,7 @@ describe('traces', () => {
       return chain;
     };
     const childActivities = trace.filter((s) => s.name.startsWith('RunActivity:') && workflowIdOf(s) === child);
-    expect(names(childActivities)).toEqual(expect.arrayContaining(['RunActivity:snapshotAgent', 'RunActivity:injectProgram', 'RunActivity:reloadAgent']));
+    expect(names(childActivities)).toEqual(expect.arrayContaining(['RunActivity:snapshotAgent', 'RunActivity:injectAndConfirm']));
     for (const activity of childActivities) {
       expect(ancestry(activity)).toEqual(
         expect.arrayContaining(['RunWorkflow:agentInjectionWorkflow', 'StartChildWorkflow:agentInjectionWorkflow', 'RunWorkflow:swarmInjectionWorkflow', 'StartWorkflow:swarmInjectionWorkflow', 'POST /inject-swarm']),

@@ -68,8 +68,9 @@ it(`an abort that reaches ${AGENTS} children before they start injects none of t
   const fleet = createFleetDriver({ count: AGENTS, group: 'unstarted', signingKey });
   const activities = createDockerActivities({ hostName: config.dockerHostName, logger, docker: fleet.docker, channel: fleet.channel, sealing: testSealing(signingKey), programs: createProgramSource(client) });
   const injectProgram = jest.fn(activities.injectProgram);
+  const injectAndConfirm = jest.fn(activities.injectAndConfirm);
   const snapshotAgent = jest.fn(activities.snapshotAgent);
-  const dockerActivities = { ...activities, injectProgram, snapshotAgent };
+  const dockerActivities = { ...activities, injectProgram, injectAndConfirm, snapshotAgent };
   const dockerQueue = dockerHostTaskQueue(config.taskQueue, config.dockerHostName);
 
   // The main queue (swarm, compile, leases) is served throughout; the host queue first only for its activities
@@ -121,7 +122,7 @@ it(`an abort that reaches ${AGENTS} children before they start injects none of t
     status: result.status,
     injected: result.counts.injected,
     reverted: result.counts.reverted,
-    injectCalls: injectProgram.mock.calls.length,
+    injectCalls: injectProgram.mock.calls.length + injectAndConfirm.mock.calls.length,
     snapshotCalls: snapshotAgent.mock.calls.length,
     agentsActedOnTheReload: fleet.agentIds().filter((agentId) => fleet.reloadsActedOn(agentId) > 0 || fleet.current(agentId) !== null),
   }).toEqual({ status: 'aborted', injected: 0, reverted: 0, injectCalls: 0, snapshotCalls: 0, agentsActedOnTheReload: [] });
