@@ -171,11 +171,28 @@ export interface BenchCleanup {
   done(): Promise<void>;
 }
 
+/**
+ * How long one cleanup step may take before the bench gives up on it and goes on with the next: removing 300
+ * containers takes about a minute, and a wedged Docker engine (seen once: a libnetwork deadlock) would never answer.
+ */
+export const CLEANUP_STEP_TIMEOUT_MS = 5 * 60_000;
+
 /** What a bench that starts real containers and servers must remove, even after a failure or Ctrl-C. */
 export function benchCleanup(name: string): BenchCleanup {
   const cleanups: Array<() => Promise<void>> = [];
+  const bounded = async (step: () => Promise<void>) => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`a cleanup step did not finish in ${CLEANUP_STEP_TIMEOUT_MS / 1000} s; what it was removing may be left behind`)), CLEANUP_STEP_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([step(), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const cleanUp = async () => {
-    for (const step of cleanups.splice(0).reverse()) await step().catch((err: unknown) => console.error(`${name} cleanup:`, err));
+    for (const step of cleanups.splice(0).reverse()) await bounded(step).catch((err: unknown) => console.error(`${name} cleanup:`, err));
   };
   const onSignal = () => void cleanUp().finally(() => process.exit(130));
   process.once('SIGINT', onSignal);
