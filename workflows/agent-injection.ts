@@ -57,6 +57,20 @@ export const UNDO_UNRECORDED_STEPS_PATCH = 'undo-unrecorded-steps';
  */
 export const FORWARD_IN_ONE_STEP_PATCH = 'forward-in-one-step';
 
+/**
+ * The version of this file's steps a parent asks for in the child's input (`stepsVersion`). Version 1 takes the three
+ * patches above as applied. Asking `patched()` costs each new child two history events (the marker and an upsert
+ * of `TemporalChangeVersion`) and one visibility write, on every agent; the input carries the same decision for free,
+ * and it is as deterministic, since a child's input is part of its history. A new patch of this file goes on asking
+ * `patched()` until a parent asks for the next version.
+ */
+export const AGENT_STEPS_VERSION = 1;
+
+/** Whether this child runs the code that came with `patchId`: its input says so, or, for older children, `patched()`. */
+function runsPatch(input: AgentInjectionInput, patchId: string): boolean {
+  return (input.stepsVersion ?? 0) >= 1 || patched(patchId);
+}
+
 export { abortAgentSignal } from '../src/contracts/messages';
 
 /** Failures no retry can mend: the activity raises them with these types and the saga moves straight to rollback. */
@@ -111,7 +125,7 @@ export function describeFailure(err: unknown): { code: string; message: string }
 async function captureTraceOf(input: AgentInjectionInput, at: { containerId: string; reloadId: string; fromOffset: number }): Promise<TraceSummary> {
   const tracer = traceActivities(input.dockerTaskQueue, input.retries, input.traceTimeoutMs);
   const traceInput = { ...at, timeoutMs: input.traceTimeoutMs };
-  if (!patched(TRACE_FIRST_LOCALLY_PATCH)) return tracer.captureTrace(traceInput);
+  if (!runsPatch(input, TRACE_FIRST_LOCALLY_PATCH)) return tracer.captureTrace(traceInput);
   const windowMs = Math.min(LOCAL_TRACE_WINDOW_MS, input.traceTimeoutMs);
   const local = localDockerSteps(input.retries, { startToCloseTimeout: windowMs + TRACE_ACTIVITY_SLACK_MS });
   const quick = await local.captureTraceBriefly({ ...traceInput, windowMs });
@@ -195,7 +209,7 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       const snapshot = await timed(timings, 'snapshot', () => steps.snapshotAgent({ agentId: input.agentId, injectionId: input.injectionId }));
       done.snapshot = snapshot;
       const { containerId } = snapshot;
-      if (patched(FORWARD_IN_ONE_STEP_PATCH)) {
+      if (runsPatch(input, FORWARD_IN_ONE_STEP_PATCH)) {
         done.trace = await injectAndConfirmOf(input, timings, { containerId, reloadId, fromOffset: snapshot.logOffset }, (trace) => (done.trace = trace));
         return;
       }
@@ -223,7 +237,7 @@ export async function agentInjectionWorkflow(input: AgentInjectionInput): Promis
       // Stopped before a snapshot was recorded. The local steps may still have run in a workflow task that never
       // completed (an abort makes the server refuse a task that completes the workflow, and the retry replays the
       // abort before the first step), so the agent is asked, and rolled back if the injection reached it.
-      if (isCancellation(err) && patched(UNDO_UNRECORDED_STEPS_PATCH)) return undoUnrecorded(input, base, error);
+      if (isCancellation(err) && runsPatch(input, UNDO_UNRECORDED_STEPS_PATCH)) return undoUnrecorded(input, base, error);
       const outcome = error.code === 'AGENT_NOT_FOUND' ? 'not-found' : 'failed';
       upsertStatus(outcome);
       return { ...base, outcome, error, previousProgramId: null, trace, rollbackTrace: null, finishedAt: now() };

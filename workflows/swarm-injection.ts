@@ -51,7 +51,7 @@ import {
   RESOLVE_ACTIVITY_TIMEOUT,
 } from '../src/shared/timeouts';
 import { abortAgentSignal, leasesGrantedSignal, releaseLeasesSignal, releaseProgramSignal } from '../src/contracts/messages';
-import { agentInjectionWorkflow, agentRollbackWorkflow } from './agent-injection';
+import { AGENT_STEPS_VERSION, agentInjectionWorkflow, agentRollbackWorkflow } from './agent-injection';
 import type { LegacyCarriedState} from './legacy/swarm-injection-v1';
 import { legacySwarmInjection } from './legacy/swarm-injection-v1';
 import { abortSignal, pauseSignal, progressQuery, resumeSignal, setMaxParallelUpdate } from '../src/contracts/messages';
@@ -333,6 +333,7 @@ export async function swarmInjectionWorkflow(input: SwarmInjectionRunInput): Pro
               programId: program.programId,
               sha256: program.sha256,
               traceTimeoutMs: program.rollout.traceTimeoutMs,
+              stepsVersion: AGENT_STEPS_VERSION,
               retries: program.rollout.retries,
             },
           ],

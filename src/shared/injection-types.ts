@@ -135,6 +135,12 @@ export interface AgentInjectionInput {
   sha256: string;
   traceTimeoutMs: number;
   retries: number;
+  /**
+   * The version of the child's steps its parent asked for (AGENT_STEPS_VERSION in workflows/agent-injection.ts). A
+   * child that carries it runs those steps without asking `patched()`, so its history holds no patch marker and no
+   * `TemporalChangeVersion` upsert. Children started before it was introduced carry none and decide by `patched()`.
+   */
+  stepsVersion?: number;
 }
 
 export interface AgentRollbackInput {
