@@ -36,15 +36,22 @@ export function processCpuMs(pid: number): number | null {
 
 /** The pid of the first process whose command name is exactly `name` (e.g. dockerd), or null. */
 export function findProcess(name: string): number | null {
+  return findProcesses(name, 1)[0] ?? null;
+}
+
+/** The pids of the processes whose command name is exactly `name`, at most `limit` of them. */
+export function findProcesses(name: string, limit = Infinity): number[] {
+  const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
+    if (found.length >= limit) break;
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) return Number(entry);
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) found.push(Number(entry));
     } catch {
       // gone meanwhile
     }
   }
-  return null;
+  return found;
 }
 
 /** Load average of the machine, as a note beside every figure (the machine is shared). */

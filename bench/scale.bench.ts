@@ -1,8 +1,9 @@
 // Orchestration at scale: 1,159 and 10,000 simulated agents (the in-process fleet driver, zero-latency agents) through
-// the real workflows on a dev server of the bench's own: agents/s, events per run, the worker's peak RSS, server CPU.
+// the real workflows on a dev server of the bench's own (or, with `--server env`, the Temporal server the environment
+// names, e.g. `npm run cluster`'s): agents/s, events per run, the worker's peak RSS, server CPU.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { loadConfig } from '../src/config';
+import { Config, loadConfig } from '../src/config';
 import { formatSigningKey, generateSigningKeyPair } from '../src/signing/keys';
 import { loadSigningKeys, programSealing } from '../src/shared/signing-key';
 import type { SwarmInjectionInput } from '../src/shared/injection-types';
@@ -10,12 +11,13 @@ import { createLogger } from '../src/shared/logger';
 import { INJECTION_ID } from '../src/shared/search-attributes';
 import { mainTaskQueue } from '../src/shared/task-queues';
 import { installSdkRuntime } from '../src/temporal/sdk-logging';
+import { temporalTlsOptions } from '../src/temporal/tls';
 import { createInjectorWorkers, DEFAULT_WORKFLOWS_PATH } from '../src/worker/worker';
 import { NativeConnection } from '@temporalio/worker';
 import { runFloor } from './floor/floor-run';
 import type { swarmInjectionWorkflow } from '../workflows';
 import { createFleetDriver } from './fleet/fleet-driver';
-import { loadAverage, parseOptions, startBenchDevServer, startCpuMeter, startRssSampler } from './measure';
+import { findProcesses, loadAverage, parseOptions, startBenchDevServer, startCpuMeter, startRssSampler } from './measure';
 
 export const DEFAULT_SCALES = [1_159, 10_000];
 export const MAX_SCALE_AGENTS = 20_000;
@@ -34,17 +36,54 @@ interface ScaleResult {
   runs: number;
   historyEventsPerRun: number[];
   peakRssMiB: number;
-  devServerCore: number | null;
+  /** The Temporal server's processes (the dev server, or the cluster's services and PostgreSQL), in cores. */
+  serverCore: number | null;
   benchProcessCore: number | null;
   /** The bare fan-out's rate in the same run on the same server (bench/floor/), and the injector's share of it. */
   floorSeconds: number;
   floorAgentsPerSecond: number;
+  /** The server's CPU per agent (ms) in the floor and in the injector's run: what the injector costs the server beyond Temporal's own. */
+  floorServerMsPerAgent: number | null;
+  serverMsPerAgent: number | null;
   ratioToFloor: number;
   loadAverage: string;
 }
 
 /** The options `npm run bench -- scale` takes. */
-export const OPTIONS: readonly string[] = ['agents'];
+export const OPTIONS: readonly string[] = ['agents', 'server'];
+/**
+ * Command names of a Temporal cluster's processes on this machine, whose CPU `--server env` reports: the server binary
+ * as `npm run cluster` builds it (`server`, one process per service) and its PostgreSQL.
+ */
+export const CLUSTER_PROCESS_NAMES = ['server', 'postgres'];
+
+/** Where the bench's Temporal server is: its own dev server, or the one TEMPORAL_ADDRESS and TEMPORAL_TLS_* name. */
+interface ScaleServer {
+  description: string;
+  address: string;
+  namespace: string;
+  tls: ReturnType<typeof temporalTlsOptions>;
+  /** The processes whose CPU is the server's, measured from the start of each injection. */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+async function openServer(kind: string, env: Config): Promise<ScaleServer> {
+  if (kind === 'dev') {
+    const devServer = await startBenchDevServer('scale');
+    return { description: 'dev server', address: devServer.server.address, namespace: 'default', tls: undefined, pids: () => [devServer.server.pid], stop: () => devServer.stop() };
+  }
+  if (kind !== 'env') throw new Error(`--server takes dev (a dev server of the bench's own, the default) or env (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*), not ${JSON.stringify(kind)}`);
+  if (env.temporalAddress === undefined) throw new Error('--server env needs TEMPORAL_ADDRESS (and TEMPORAL_TLS_* for a cluster with mTLS, as `npm run cluster` runs it)');
+  return {
+    description: `${env.temporalAddress} (namespace ${env.temporalNamespace}; CPU of its local processes named ${CLUSTER_PROCESS_NAMES.join(' and ')})`,
+    address: env.temporalAddress,
+    namespace: env.temporalNamespace,
+    tls: temporalTlsOptions(env.temporalTls),
+    pids: () => CLUSTER_PROCESS_NAMES.flatMap((name) => findProcesses(name)),
+    stop: async () => {},
+  };
+}
 
 export async function run(args: readonly string[] = []): Promise<void> {
   const options = parseOptions(args, OPTIONS);
@@ -52,42 +91,80 @@ export async function run(args: readonly string[] = []): Promise<void> {
   if (scales.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SCALE_AGENTS)) throw new Error(`--agents takes integers from 1 to ${MAX_SCALE_AGENTS}, comma-separated`);
   console.log(`scale bench: ${scales.join(', ')} simulated agents, load average before start ${loadAverage()}`);
   installSdkRuntime({ logger: createLogger({ level: 'warn', component: 'temporal-sdk' }), level: 'warn' });
-  const devServer = await startBenchDevServer('scale');
+  const server = await openServer(options.get('server') ?? 'dev', loadConfig());
+  console.log(`Temporal server: ${server.description}`);
   const results: ScaleResult[] = [];
   try {
-    const connection = await NativeConnection.connect({ address: devServer.server.address });
-    const clientConnection = await Connection.connect({ address: devServer.server.address });
+    const connection = await NativeConnection.connect({ address: server.address, tls: server.tls });
+    const clientConnection = await Connection.connect({ address: server.address, tls: server.tls });
     try {
-      const client = new Client({ connection: clientConnection });
+      const client = new Client({ connection: clientConnection, namespace: server.namespace });
       for (const agents of scales) {
-        const floorSeconds = await runFloor(connection, client, { agents, maxParallel: SCALE_MAX_PARALLEL, localSteps: 1, tuning: SCALE_TUNING });
-        const r = await runScale(agents, connection, client, devServer.server.pid);
-        results.push({ ...r, floorSeconds, floorAgentsPerSecond: agents / floorSeconds, ratioToFloor: floorSeconds / r.seconds, loadAverage: loadAverage() });
+        const floorServer = serverCpu(server);
+        const floorSeconds = await runFloor(connection, client, { agents, maxParallel: SCALE_MAX_PARALLEL, localSteps: 1, tuning: SCALE_TUNING, namespace: server.namespace }, floorServer);
+        const floorCpuMs = floorServer.cpuMs();
+        const r = await runScale(agents, connection, client, server);
+        results.push({
+          ...r,
+          floorSeconds,
+          floorAgentsPerSecond: agents / floorSeconds,
+          floorServerMsPerAgent: floorCpuMs === null ? null : floorCpuMs / agents,
+          serverMsPerAgent: r.serverCpuMs === null ? null : r.serverCpuMs / agents,
+          ratioToFloor: floorSeconds / r.seconds,
+          loadAverage: loadAverage(),
+        });
       }
     } finally {
       await clientConnection.close();
       await connection.close();
     }
   } finally {
-    await devServer.stop();
+    await server.stop();
   }
   console.log(`\nscale bench (fleet driver, MAX_PARALLEL ${SCALE_MAX_PARALLEL}, worker tuning ${JSON.stringify(SCALE_TUNING)}); load average at the end ${loadAverage()}`);
-  console.log('agents   status      total     agents/s  runs  max events/run  peak RSS   dev server CPU   bench process CPU');
+  console.log('agents   status      total     agents/s  runs  max events/run  peak RSS   server CPU       bench process CPU');
   for (const r of results) {
     console.log(
-      `${String(r.agents).padStart(6)}   ${r.status.padEnd(10)}  ${`${r.seconds.toFixed(1)} s`.padEnd(8)}  ${r.agentsPerSecond.toFixed(1).padStart(8)}  ${String(r.runs).padStart(4)}  ${String(Math.max(...r.historyEventsPerRun)).padStart(14)}  ${`${r.peakRssMiB} MiB`.padEnd(9)}  ${r.devServerCore === null ? 'n/a' : `${(r.devServerCore * 100).toFixed(0)}% of a core`.padEnd(15)}  ${r.benchProcessCore === null ? 'n/a' : `${(r.benchProcessCore * 100).toFixed(0)}% of a core`}`,
+      `${String(r.agents).padStart(6)}   ${r.status.padEnd(10)}  ${`${r.seconds.toFixed(1)} s`.padEnd(8)}  ${r.agentsPerSecond.toFixed(1).padStart(8)}  ${String(r.runs).padStart(4)}  ${String(Math.max(...r.historyEventsPerRun)).padStart(14)}  ${`${r.peakRssMiB} MiB`.padEnd(9)}  ${r.serverCore === null ? 'n/a' : `${(r.serverCore * 100).toFixed(0)}% of a core`.padEnd(15)}  ${r.benchProcessCore === null ? 'n/a' : `${(r.benchProcessCore * 100).toFixed(0)}% of a core`}`,
     );
     console.log(`         Temporal floor (bare fan-out, one no-op local activity per child, same tuning and window): ${r.floorSeconds.toFixed(1)} s, ${r.floorAgentsPerSecond.toFixed(1)} agents/s; injector / floor ${r.ratioToFloor.toFixed(2)}; load average ${r.loadAverage}`);
+    const perAgent = (ms: number | null): string => (ms === null ? 'n/a' : `${ms.toFixed(1)} ms`);
+    console.log(`         server CPU per agent: floor ${perAgent(r.floorServerMsPerAgent)}, injector ${perAgent(r.serverMsPerAgent)}`);
     console.log(`         events per run: ${r.historyEventsPerRun.join(', ')} — ${Math.max(...r.historyEventsPerRun) < HISTORY_WARNING_EVENTS ? 'every run' : 'NOT every run'} under ${HISTORY_WARNING_EVENTS}`);
   }
   for (const r of results) console.log(JSON.stringify({ bench: 'scale', ...r }));
 }
 
-async function runScale(agents: number, connection: NativeConnection, client: Client, devServerPid: number): Promise<Omit<ScaleResult, 'floorSeconds' | 'floorAgentsPerSecond' | 'ratioToFloor' | 'loadAverage'>> {
+/** The server's CPU over one interval (start/stop), summed over its processes; null when none of them is visible. */
+function serverCpu(server: ScaleServer): { start(): void; stop(): void; cpuMs(): number | null; coreShare(): number | null } {
+  let pids: number[] = [];
+  let meter: ReturnType<typeof startCpuMeter> | undefined;
+  let result: ReturnType<ReturnType<typeof startCpuMeter>['stop']> | undefined;
+  const sum = (field: 'cpuMs' | 'coreShare'): number | null =>
+    result === undefined || pids.length === 0 ? null : pids.reduce((total, pid) => total + (result?.processes[`server-${pid}`][field] ?? 0), 0);
+  return {
+    start() {
+      pids = server.pids();
+      meter = startCpuMeter(Object.fromEntries(pids.map((pid) => [`server-${pid}`, pid])));
+    },
+    stop() {
+      result = meter?.stop();
+    },
+    cpuMs: () => sum('cpuMs'),
+    coreShare: () => sum('coreShare'),
+  };
+}
+
+async function runScale(
+  agents: number,
+  connection: NativeConnection,
+  client: Client,
+  server: ScaleServer,
+): Promise<Omit<ScaleResult, 'floorSeconds' | 'floorAgentsPerSecond' | 'floorServerMsPerAgent' | 'serverMsPerAgent' | 'ratioToFloor' | 'loadAverage'> & { serverCpuMs: number | null }> {
   const signingKey = generateSigningKeyPair(`scale-${randomBytes(4).toString('hex')}`);
   const group = `scale${agents}`;
   const fleet = createFleetDriver({ count: agents, group, signingKey });
-  const config = loadConfig({ OPENCLAW_TASK_QUEUE: `scale-bench-${randomBytes(4).toString('hex')}`, OPENCLAW_SIGNING_KEY: formatSigningKey(signingKey) });
+  const config = loadConfig({ OPENCLAW_TASK_QUEUE: `scale-bench-${randomBytes(4).toString('hex')}`, OPENCLAW_SIGNING_KEY: formatSigningKey(signingKey), TEMPORAL_NAMESPACE: server.namespace });
   const logger = createLogger({ level: 'error', component: 'scale-bench' });
   const workers = await createInjectorWorkers({
     connection,
@@ -119,7 +196,9 @@ async function runScale(agents: number, connection: NativeConnection, client: Cl
       taskQueue: config.taskQueue,
       dockerHosts: [config.dockerHostName],
     };
-    const meter = startCpuMeter({ devServer: devServerPid });
+    const serverMeter = serverCpu(server);
+    const meter = startCpuMeter({});
+    serverMeter.start();
     const started = performance.now();
     const handle = await client.workflow.start<typeof swarmInjectionWorkflow>('swarmInjectionWorkflow', {
       workflowId: injectionId,
@@ -131,6 +210,7 @@ async function runScale(agents: number, connection: NativeConnection, client: Cl
     const result = await handle.result();
     const seconds = (performance.now() - started) / 1000;
     const cpu = meter.stop();
+    serverMeter.stop();
     if (result.counts.injected !== agents) throw new Error(`scale ${agents}: ${JSON.stringify(result.counts)}`);
     const twice = fleet.agentIds().filter((id) => fleet.reloadsActedOn(id) !== 1);
     if (twice.length > 0) throw new Error(`scale ${agents}: ${twice.length} agents acted other than once`);
@@ -142,7 +222,8 @@ async function runScale(agents: number, connection: NativeConnection, client: Cl
       runs: result.runs,
       historyEventsPerRun: result.historyEventsPerRun,
       peakRssMiB: Math.round(rss.stop() / (1024 * 1024)),
-      devServerCore: cpu.processes.devServer.coreShare,
+      serverCore: serverMeter.coreShare(),
+      serverCpuMs: serverMeter.cpuMs(),
       benchProcessCore: cpu.processes.self.coreShare,
     };
   } finally {

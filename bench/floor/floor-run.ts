@@ -14,6 +14,8 @@ export interface FloorRun {
   maxParallel: number;
   /** No-op local activities per child, one after another: the injector's child runs five on its forward path. */
   localSteps: number;
+  /** The Temporal namespace; `default` when absent. */
+  namespace?: string;
   tuning: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>;
 }
 
@@ -23,7 +25,7 @@ export interface FloorRun {
  */
 export async function runFloor(connection: NativeConnection, client: Client, run: FloorRun, measure: { start(): void; stop(): void } = { start() {}, stop() {} }): Promise<number> {
   const taskQueue = `floor-${randomBytes(4).toString('hex')}`;
-  const worker = await Worker.create({ connection, taskQueue, workflowsPath: FLOOR_WORKFLOWS_PATH, activities: createFloorActivities(), ...run.tuning });
+  const worker = await Worker.create({ connection, namespace: run.namespace ?? 'default', taskQueue, workflowsPath: FLOOR_WORKFLOWS_PATH, activities: createFloorActivities(), ...run.tuning });
   const running = worker.run();
   try {
     measure.start();
