@@ -58,6 +58,8 @@ interface PayloadSizes {
   event: number;
   /** The largest sum over the events one workflow task's commands appended. */
   task: number;
+  /** Durable timers the run started (the deadline's: one per run, however many times the rollout loop waits). */
+  timers: number;
   /** The run that continued this one as new, if any. */
   nextRunId: string | null;
 }
@@ -65,12 +67,13 @@ interface PayloadSizes {
 /** The largest payload one event, and one workflow task's commands, of one run's history carry. */
 async function payloadSizes(client: Client, workflowId: string, runId?: string): Promise<PayloadSizes> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  const sizes: PayloadSizes = { event: 0, task: 0, nextRunId: null };
+  const sizes: PayloadSizes = { event: 0, task: 0, timers: 0, nextRunId: null };
   let task: number | null = null;
   for (const event of history.events ?? []) {
     const bytes = temporal.api.history.v1.HistoryEvent.encode(event).finish().length;
     sizes.event = Math.max(sizes.event, bytes);
     const type = Number(event.eventType);
+    if (type === EventType.EVENT_TYPE_TIMER_STARTED) sizes.timers += 1;
     if (type === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) task = 0;
     else if (task !== null && COMMAND_EVENTS.has(type)) task += bytes;
     else task = null;
@@ -82,12 +85,13 @@ async function payloadSizes(client: Client, workflowId: string, runId?: string):
 }
 
 /** The largest event and task over every run of a workflow, following its continue-as-new chain from the first run. */
-async function payloadSizesOfAllRuns(client: Client, workflowId: string, firstRunId: string): Promise<{ event: number; task: number; runs: number }> {
-  const all = { event: 0, task: 0, runs: 0 };
+async function payloadSizesOfAllRuns(client: Client, workflowId: string, firstRunId: string): Promise<{ event: number; task: number; runs: number; maxTimersPerRun: number }> {
+  const all = { event: 0, task: 0, runs: 0, maxTimersPerRun: 0 };
   for (let runId: string | null = firstRunId; runId !== null; ) {
     const run = await payloadSizes(client, workflowId, runId);
     all.event = Math.max(all.event, run.event);
     all.task = Math.max(all.task, run.task);
+    all.maxTimersPerRun = Math.max(all.maxTimersPerRun, run.timers);
     all.runs += 1;
     runId = run.nextRunId;
   }
@@ -168,6 +172,8 @@ it(`injects ${AGENTS} simulated agents with a large program at MAX_PARALLEL 1000
     // Up to 1,000 children start in one task, each with the program's reference only (about 1 KB per start).
     expect(largestTask.swarm).toBeLessThan(MAX_TASK_BYTES);
     expect(swarm.runs).toBe(result.runs);
+    // The DEADLINE is one durable timer per run, not one per wait of the rollout loop (thousands of waits here).
+    expect(swarm.maxTimersPerRun).toBe(1);
     // The swarm's largest event is the continue-as-new input (10,000 compact rows), under Temporal's 2 MB limit.
     expect(largest.swarm).toBeLessThan(TEMPORAL_PAYLOAD_LIMIT_BYTES);
     // Every row pages through the progress query of the closed injection.
