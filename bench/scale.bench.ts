@@ -17,7 +17,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { runFloor } from './floor/floor-run';
 import type { swarmInjectionWorkflow } from '../workflows';
 import { createFleetDriver } from './fleet/fleet-driver';
-import { findProcesses, loadAverage, parseOptions, startBenchDevServer, startCpuMeter, startRssSampler } from './measure';
+import { findProcesses, loadAverage, parseOptions, processCpuMs, startBenchDevServer, startCpuMeter, startRssSampler } from './measure';
 
 export const DEFAULT_SCALES = [1_159, 10_000];
 export const MAX_SCALE_AGENTS = 20_000;
@@ -46,11 +46,13 @@ interface ScaleResult {
   floorServerMsPerAgent: number | null;
   serverMsPerAgent: number | null;
   ratioToFloor: number;
+  /** With `--floor both`: the floor whose children also carry the injector's search attributes and status upsert. */
+  visibilityFloor: { seconds: number; agentsPerSecond: number; serverMsPerAgent: number | null; ratio: number } | null;
   loadAverage: string;
 }
 
 /** The options `npm run bench -- scale` takes. */
-export const OPTIONS: readonly string[] = ['agents', 'server'];
+export const OPTIONS: readonly string[] = ['agents', 'server', 'floor'];
 /**
  * Command names of a Temporal cluster's processes on this machine, whose CPU `--server env` reports: the server binary
  * as `npm run cluster` builds it (`server`, one process per service) and its PostgreSQL.
@@ -91,6 +93,8 @@ export async function run(args: readonly string[] = []): Promise<void> {
   if (scales.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SCALE_AGENTS)) throw new Error(`--agents takes integers from 1 to ${MAX_SCALE_AGENTS}, comma-separated`);
   console.log(`scale bench: ${scales.join(', ')} simulated agents, load average before start ${loadAverage()}`);
   installSdkRuntime({ logger: createLogger({ level: 'warn', component: 'temporal-sdk' }), level: 'warn' });
+  const floorKind = options.get('floor') ?? 'plain';
+  if (floorKind !== 'plain' && floorKind !== 'both') throw new Error(`--floor takes plain (the bare fan-out, the default) or both (also the fan-out with the injector's search attributes), not ${JSON.stringify(floorKind)}`);
   const server = await openServer(options.get('server') ?? 'dev', loadConfig());
   console.log(`Temporal server: ${server.description}`);
   const results: ScaleResult[] = [];
@@ -103,6 +107,12 @@ export async function run(args: readonly string[] = []): Promise<void> {
         const floorServer = serverCpu(server);
         const floorSeconds = await runFloor(connection, client, { agents, maxParallel: SCALE_MAX_PARALLEL, localSteps: 1, tuning: SCALE_TUNING, namespace: server.namespace }, floorServer);
         const floorCpuMs = floorServer.cpuMs();
+        let visibilityFloor: { seconds: number; cpuMs: number | null } | null = null;
+        if (floorKind === 'both') {
+          const meter = serverCpu(server);
+          const seconds = await runFloor(connection, client, { agents, maxParallel: SCALE_MAX_PARALLEL, localSteps: 1, tuning: SCALE_TUNING, namespace: server.namespace, searchAttributes: true }, meter);
+          visibilityFloor = { seconds, cpuMs: meter.cpuMs() };
+        }
         const r = await runScale(agents, connection, client, server);
         results.push({
           ...r,
@@ -111,6 +121,10 @@ export async function run(args: readonly string[] = []): Promise<void> {
           floorServerMsPerAgent: floorCpuMs === null ? null : floorCpuMs / agents,
           serverMsPerAgent: r.serverCpuMs === null ? null : r.serverCpuMs / agents,
           ratioToFloor: floorSeconds / r.seconds,
+          visibilityFloor:
+            visibilityFloor === null
+              ? null
+              : { seconds: visibilityFloor.seconds, agentsPerSecond: agents / visibilityFloor.seconds, serverMsPerAgent: visibilityFloor.cpuMs === null ? null : visibilityFloor.cpuMs / agents, ratio: visibilityFloor.seconds / r.seconds },
           loadAverage: loadAverage(),
         });
       }
@@ -130,28 +144,36 @@ export async function run(args: readonly string[] = []): Promise<void> {
     console.log(`         Temporal floor (bare fan-out, one no-op local activity per child, same tuning and window): ${r.floorSeconds.toFixed(1)} s, ${r.floorAgentsPerSecond.toFixed(1)} agents/s; injector / floor ${r.ratioToFloor.toFixed(2)}; load average ${r.loadAverage}`);
     const perAgent = (ms: number | null): string => (ms === null ? 'n/a' : `${ms.toFixed(1)} ms`);
     console.log(`         server CPU per agent: floor ${perAgent(r.floorServerMsPerAgent)}, injector ${perAgent(r.serverMsPerAgent)}`);
+    const v = r.visibilityFloor;
+    if (v) console.log(`         floor with the injector's search attributes (3 at each child's start, 1 status upsert): ${v.seconds.toFixed(1)} s, ${v.agentsPerSecond.toFixed(1)} agents/s, server CPU ${perAgent(v.serverMsPerAgent)} per agent; injector / this floor ${v.ratio.toFixed(2)}`);
     console.log(`         events per run: ${r.historyEventsPerRun.join(', ')} — ${Math.max(...r.historyEventsPerRun) < HISTORY_WARNING_EVENTS ? 'every run' : 'NOT every run'} under ${HISTORY_WARNING_EVENTS}`);
   }
   for (const r of results) console.log(JSON.stringify({ bench: 'scale', ...r }));
 }
 
-/** The server's CPU over one interval (start/stop), summed over its processes; null when none of them is visible. */
+/**
+ * The server's CPU over one interval (start/stop), summed over its processes; null when none of them is visible.
+ * Processes that appear meanwhile (a PostgreSQL backend per new connection) count from their start; those that end
+ * meanwhile count through their parent's reaped-children time (processCpuMs).
+ */
 function serverCpu(server: ScaleServer): { start(): void; stop(): void; cpuMs(): number | null; coreShare(): number | null } {
-  let pids: number[] = [];
-  let meter: ReturnType<typeof startCpuMeter> | undefined;
-  let result: ReturnType<ReturnType<typeof startCpuMeter>['stop']> | undefined;
-  const sum = (field: 'cpuMs' | 'coreShare'): number | null =>
-    result === undefined || pids.length === 0 ? null : pids.reduce((total, pid) => total + (result?.processes[`server-${pid}`][field] ?? 0), 0);
+  let before = new Map<number, number>();
+  let started = 0;
+  let result: { cpuMs: number; wallMs: number } | null = null;
   return {
     start() {
-      pids = server.pids();
-      meter = startCpuMeter(Object.fromEntries(pids.map((pid) => [`server-${pid}`, pid])));
+      before = new Map(server.pids().flatMap((pid) => { const ms = processCpuMs(pid); return ms === null ? [] : [[pid, ms] as const]; }));
+      started = performance.now();
     },
     stop() {
-      result = meter?.stop();
+      const wallMs = performance.now() - started;
+      const pids = server.pids();
+      if (before.size === 0 && pids.length === 0) return;
+      const cpuMs = pids.reduce((sum, pid) => sum + Math.max(0, (processCpuMs(pid) ?? before.get(pid) ?? 0) - (before.get(pid) ?? 0)), 0);
+      result = { cpuMs, wallMs };
     },
-    cpuMs: () => sum('cpuMs'),
-    coreShare: () => sum('coreShare'),
+    cpuMs: () => result?.cpuMs ?? null,
+    coreShare: () => (result === null ? null : result.cpuMs / result.wallMs),
   };
 }
 
@@ -160,7 +182,7 @@ async function runScale(
   connection: NativeConnection,
   client: Client,
   server: ScaleServer,
-): Promise<Omit<ScaleResult, 'floorSeconds' | 'floorAgentsPerSecond' | 'floorServerMsPerAgent' | 'serverMsPerAgent' | 'ratioToFloor' | 'loadAverage'> & { serverCpuMs: number | null }> {
+): Promise<Omit<ScaleResult, 'floorSeconds' | 'floorAgentsPerSecond' | 'floorServerMsPerAgent' | 'serverMsPerAgent' | 'ratioToFloor' | 'visibilityFloor' | 'loadAverage'> & { serverCpuMs: number | null }> {
   const signingKey = generateSigningKeyPair(`scale-${randomBytes(4).toString('hex')}`);
   const group = `scale${agents}`;
   const fleet = createFleetDriver({ count: agents, group, signingKey });

@@ -14,6 +14,8 @@ export interface FloorRun {
   maxParallel: number;
   /** No-op local activities per child, one after another: the injector's child runs five on its forward path. */
   localSteps: number;
+  /** Children carry the injector's search attributes and upsert their status once (FloorInput.searchAttributes). */
+  searchAttributes?: boolean;
   /** The Temporal namespace; `default` when absent. */
   namespace?: string;
   tuning: Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxCachedWorkflows'>;
@@ -33,7 +35,7 @@ export async function runFloor(connection: NativeConnection, client: Client, run
     await client.workflow.execute<typeof floorFanOutWorkflow>('floorFanOutWorkflow', {
       workflowId: `floor-${randomUUID()}`,
       taskQueue,
-      args: [{ agents: run.agents, maxParallel: run.maxParallel, from: 0, localSteps: run.localSteps }],
+      args: [{ agents: run.agents, maxParallel: run.maxParallel, from: 0, localSteps: run.localSteps, searchAttributes: run.searchAttributes ?? false }],
       workflowExecutionTimeout: FLOOR_TIMEOUT_MS,
     });
     const seconds = (performance.now() - started) / 1000;
