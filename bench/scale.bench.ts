@@ -70,16 +70,15 @@ interface ScaleServer {
   stop(): Promise<void>;
 }
 
-async function openServer(kind: string, env: Config): Promise<ScaleServer> {
+async function openServer(kind: 'dev' | 'env', env: Config): Promise<ScaleServer> {
   if (kind === 'dev') {
     const devServer = await startBenchDevServer('scale');
     return { description: 'dev server', address: devServer.server.address, namespace: 'default', tls: undefined, pids: () => [devServer.server.pid], stop: () => devServer.stop() };
   }
-  if (kind !== 'env') throw new Error(`--server takes dev (a dev server of the bench's own, the default) or env (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*), not ${JSON.stringify(kind)}`);
-  if (env.temporalAddress === undefined) throw new Error('--server env needs TEMPORAL_ADDRESS (and TEMPORAL_TLS_* for a cluster with mTLS, as `npm run cluster` runs it)');
+  const address = env.temporalAddress!;
   return {
-    description: `${env.temporalAddress} (namespace ${env.temporalNamespace}; CPU of its local processes named ${CLUSTER_PROCESS_NAMES.join(' and ')})`,
-    address: env.temporalAddress,
+    description: `${address} (namespace ${env.temporalNamespace}; CPU of its local processes named ${CLUSTER_PROCESS_NAMES.join(' and ')})`,
+    address,
     namespace: env.temporalNamespace,
     tls: temporalTlsOptions(env.temporalTls),
     pids: () => CLUSTER_PROCESS_NAMES.flatMap((name) => findProcesses(name)),
@@ -91,11 +90,16 @@ export async function run(args: readonly string[] = []): Promise<void> {
   const options = parseOptions(args, OPTIONS);
   const scales = options.get('agents')?.split(',').map(Number) ?? DEFAULT_SCALES;
   if (scales.some((n) => !Number.isInteger(n) || n < 1 || n > MAX_SCALE_AGENTS)) throw new Error(`--agents takes integers from 1 to ${MAX_SCALE_AGENTS}, comma-separated`);
-  console.log(`scale bench: ${scales.join(', ')} simulated agents, load average before start ${loadAverage()}`);
-  installSdkRuntime({ logger: createLogger({ level: 'warn', component: 'temporal-sdk' }), level: 'warn' });
+  // Every option is checked before the SDK's runtime starts: an error must end the process, not leave it waiting.
   const floorKind = options.get('floor') ?? 'plain';
   if (floorKind !== 'plain' && floorKind !== 'both') throw new Error(`--floor takes plain (the bare fan-out, the default) or both (also the fan-out with the injector's search attributes), not ${JSON.stringify(floorKind)}`);
-  const server = await openServer(options.get('server') ?? 'dev', loadConfig());
+  const serverKind = options.get('server') ?? 'dev';
+  if (serverKind !== 'dev' && serverKind !== 'env') throw new Error(`--server takes dev (a dev server of the bench's own, the default) or env (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TLS_*), not ${JSON.stringify(serverKind)}`);
+  const env = loadConfig();
+  if (serverKind === 'env' && env.temporalAddress === undefined) throw new Error('--server env needs TEMPORAL_ADDRESS (and TEMPORAL_TLS_* for a cluster with mTLS, as `npm run cluster` runs it)');
+  console.log(`scale bench: ${scales.join(', ')} simulated agents, load average before start ${loadAverage()}`);
+  installSdkRuntime({ logger: createLogger({ level: 'warn', component: 'temporal-sdk' }), level: 'warn' });
+  const server = await openServer(serverKind, env);
   console.log(`Temporal server: ${server.description}`);
   const results: ScaleResult[] = [];
   try {
@@ -104,27 +108,16 @@ export async function run(args: readonly string[] = []): Promise<void> {
     try {
       const client = new Client({ connection: clientConnection, namespace: server.namespace });
       for (const agents of scales) {
-        const floorServer = serverCpu(server);
-        const floorSeconds = await runFloor(connection, client, { agents, maxParallel: SCALE_MAX_PARALLEL, localSteps: 1, tuning: SCALE_TUNING, namespace: server.namespace }, floorServer);
-        const floorCpuMs = floorServer.cpuMs();
-        let visibilityFloor: { seconds: number; cpuMs: number | null } | null = null;
-        if (floorKind === 'both') {
-          const meter = serverCpu(server);
-          const seconds = await runFloor(connection, client, { agents, maxParallel: SCALE_MAX_PARALLEL, localSteps: 1, tuning: SCALE_TUNING, namespace: server.namespace, searchAttributes: true }, meter);
-          visibilityFloor = { seconds, cpuMs: meter.cpuMs() };
-        }
+        const floor = await measureFloor(connection, client, server, agents, false);
+        const visibility = floorKind === 'both' ? await measureFloor(connection, client, server, agents, true) : null;
         const r = await runScale(agents, connection, client, server);
         results.push({
           ...r,
-          floorSeconds,
-          floorAgentsPerSecond: agents / floorSeconds,
-          floorServerMsPerAgent: floorCpuMs === null ? null : floorCpuMs / agents,
-          serverMsPerAgent: r.serverCpuMs === null ? null : r.serverCpuMs / agents,
-          ratioToFloor: floorSeconds / r.seconds,
-          visibilityFloor:
-            visibilityFloor === null
-              ? null
-              : { seconds: visibilityFloor.seconds, agentsPerSecond: agents / visibilityFloor.seconds, serverMsPerAgent: visibilityFloor.cpuMs === null ? null : visibilityFloor.cpuMs / agents, ratio: visibilityFloor.seconds / r.seconds },
+          floorSeconds: floor.seconds,
+          floorAgentsPerSecond: agents / floor.seconds,
+          floorServerMsPerAgent: floor.serverMsPerAgent,
+          ratioToFloor: floor.seconds / r.seconds,
+          visibilityFloor: visibility && { seconds: visibility.seconds, agentsPerSecond: agents / visibility.seconds, serverMsPerAgent: visibility.serverMsPerAgent, ratio: visibility.seconds / r.seconds },
           loadAverage: loadAverage(),
         });
       }
@@ -162,7 +155,11 @@ function serverCpu(server: ScaleServer): { start(): void; stop(): void; cpuMs():
   let result: { cpuMs: number; wallMs: number } | null = null;
   return {
     start() {
-      before = new Map(server.pids().flatMap((pid) => { const ms = processCpuMs(pid); return ms === null ? [] : [[pid, ms] as const]; }));
+      before = new Map();
+      for (const pid of server.pids()) {
+        const ms = processCpuMs(pid);
+        if (ms !== null) before.set(pid, ms);
+      }
       started = performance.now();
     },
     stop() {
@@ -177,12 +174,20 @@ function serverCpu(server: ScaleServer): { start(): void; stop(): void; cpuMs():
   };
 }
 
+/** One floor fan-out of `agents` children on the scale window and tuning: its seconds and the server's CPU per agent. */
+async function measureFloor(connection: NativeConnection, client: Client, server: ScaleServer, agents: number, searchAttributes: boolean): Promise<{ seconds: number; serverMsPerAgent: number | null }> {
+  const meter = serverCpu(server);
+  const seconds = await runFloor(connection, client, { agents, maxParallel: SCALE_MAX_PARALLEL, localSteps: 1, tuning: SCALE_TUNING, namespace: server.namespace, searchAttributes }, meter);
+  const cpuMs = meter.cpuMs();
+  return { seconds, serverMsPerAgent: cpuMs === null ? null : cpuMs / agents };
+}
+
 async function runScale(
   agents: number,
   connection: NativeConnection,
   client: Client,
   server: ScaleServer,
-): Promise<Omit<ScaleResult, 'floorSeconds' | 'floorAgentsPerSecond' | 'floorServerMsPerAgent' | 'serverMsPerAgent' | 'ratioToFloor' | 'visibilityFloor' | 'loadAverage'> & { serverCpuMs: number | null }> {
+): Promise<Omit<ScaleResult, 'floorSeconds' | 'floorAgentsPerSecond' | 'floorServerMsPerAgent' | 'ratioToFloor' | 'visibilityFloor' | 'loadAverage'>> {
   const signingKey = generateSigningKeyPair(`scale-${randomBytes(4).toString('hex')}`);
   const group = `scale${agents}`;
   const fleet = createFleetDriver({ count: agents, group, signingKey });
@@ -233,6 +238,7 @@ async function runScale(
     const seconds = (performance.now() - started) / 1000;
     const cpu = meter.stop();
     serverMeter.stop();
+    const serverCpuMs = serverMeter.cpuMs();
     if (result.counts.injected !== agents) throw new Error(`scale ${agents}: ${JSON.stringify(result.counts)}`);
     const twice = fleet.agentIds().filter((id) => fleet.reloadsActedOn(id) !== 1);
     if (twice.length > 0) throw new Error(`scale ${agents}: ${twice.length} agents acted other than once`);
@@ -245,7 +251,7 @@ async function runScale(
       historyEventsPerRun: result.historyEventsPerRun,
       peakRssMiB: Math.round(rss.stop() / (1024 * 1024)),
       serverCore: serverMeter.coreShare(),
-      serverCpuMs: serverMeter.cpuMs(),
+      serverMsPerAgent: serverCpuMs === null ? null : serverCpuMs / agents,
       benchProcessCore: cpu.processes.self.coreShare,
     };
   } finally {

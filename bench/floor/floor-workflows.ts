@@ -35,9 +35,8 @@ export async function floorFanOutWorkflow(input: FloorInput): Promise<number> {
   const inFlight = new Set<Promise<unknown>>();
   for (let agent = input.from; agent < until; agent++) {
     while (inFlight.size >= input.maxParallel) await Promise.race(inFlight);
-    const workflowId = `${workflowInfo().workflowId}/${agent}`;
     const child: Promise<unknown> = executeChild(floorChildWorkflow, {
-      workflowId,
+      workflowId: `${workflowInfo().workflowId}/${agent}`,
       args: [agent, input.localSteps ?? 1, input.searchAttributes ?? false],
       parentClosePolicy: ParentClosePolicy.TERMINATE,
       ...(input.searchAttributes
